@@ -1,0 +1,101 @@
+"""slimtorch: TensorFlow-Slim's way of defining, training, evaluating and
+fine-tuning models, on PyTorch.
+
+    >>> import slimtorch as slim
+    >>> with slim.Graph():
+    ...     net = slim.Model(lambda x: slim.conv2d(x, 8, [3, 3], scope='conv1'))
+    ...     y = net(torch.randn(1, 3, 16, 16))
+    ...     [v.name for v in slim.get_model_variables()]
+    ['conv1/weights', 'conv1/biases']
+
+``import slimtorch as slim`` is the whole public surface, like ``tf.contrib.slim``.
+"""
+
+from . import initializers, layers, losses, regularizers, utils
+from .arg_scope import (
+    ScopedArgumentError,
+    add_arg_scope,
+    arg_scope,
+    arg_scope_func_key,
+    arg_scoped_arguments,
+    current_arg_scope,
+    has_arg_scope,
+)
+from .graph import Graph, GraphKeys, Variable, get_default_graph, reset_default_graph
+from .initializers import (
+    constant_initializer,
+    ones_initializer,
+    random_normal_initializer,
+    random_uniform_initializer,
+    truncated_normal_initializer,
+    variance_scaling_initializer,
+    xavier_initializer,
+    xavier_initializer_conv2d,
+    zeros_initializer,
+)
+from .layers import (
+    avg_pool2d,
+    conv2d,
+    convolution2d,
+    dropout,
+    flatten,
+    fully_connected,
+    max_pool2d,
+    repeat,
+    softmax,
+    stack,
+)
+from .model import Model, slim_name_to_state_dict_key, state_dict_key_to_slim_name
+from .regularizers import l1_l2_regularizer, l1_regularizer, l2_regularizer, sum_regularizer
+from .scopes import AUTO_REUSE, VariableScope, get_variable_scope, variable_scope
+from .variables import (
+    NotBuiltError,
+    add_model_variable,
+    add_to_collection,
+    create_global_step,
+    get_collection,
+    get_global_step,
+    get_local_variables,
+    get_model_variables,
+    get_or_create_global_step,
+    get_trainable_variables,
+    get_unique_variable,
+    get_variable_full_name,
+    get_variables,
+    get_variables_by_name,
+    get_variables_by_suffix,
+    get_variables_to_restore,
+    global_variable,
+    local_variable,
+    model_variable,
+    variable,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    # arg_scope
+    "ScopedArgumentError", "add_arg_scope", "arg_scope", "arg_scope_func_key",
+    "arg_scoped_arguments", "current_arg_scope", "has_arg_scope",
+    # graph, scopes, model
+    "AUTO_REUSE", "Graph", "GraphKeys", "Model", "NotBuiltError", "Variable", "VariableScope",
+    "get_default_graph", "get_variable_scope", "reset_default_graph",
+    "slim_name_to_state_dict_key", "state_dict_key_to_slim_name", "variable_scope",
+    # variables
+    "add_model_variable", "add_to_collection", "create_global_step", "get_collection",
+    "get_global_step", "get_local_variables", "get_model_variables", "get_or_create_global_step",
+    "get_trainable_variables", "get_unique_variable", "get_variable_full_name", "get_variables",
+    "get_variables_by_name", "get_variables_by_suffix", "get_variables_to_restore",
+    "global_variable", "local_variable", "model_variable", "variable",
+    # layers
+    "avg_pool2d", "conv2d", "convolution2d", "dropout", "flatten", "fully_connected",
+    "max_pool2d", "repeat", "softmax", "stack",
+    # initializers and regularizers
+    "constant_initializer", "ones_initializer", "random_normal_initializer",
+    "random_uniform_initializer", "truncated_normal_initializer", "variance_scaling_initializer",
+    "xavier_initializer", "xavier_initializer_conv2d", "zeros_initializer",
+    "l1_l2_regularizer", "l1_regularizer", "l2_regularizer", "sum_regularizer",
+    # submodules
+    "initializers", "layers", "losses", "regularizers", "utils",
+    "__version__",
+]

@@ -1,0 +1,166 @@
+"""What every slim layer with variables shares: its module base class and
+how a builder finds (apply) or creates (build) its module.
+
+A builder such as ``slim.conv2d`` runs in two modes (see ``scopes.py``):
+
+* **apply** (a built ``slim.Model``): :func:`find_layer` computes the same
+  scope name TensorFlow would and returns the module with one dict lookup;
+* **build**: :class:`layer_scope` opens the layer's variable scope, creates the
+  module in the tree, and lets the builder create its variables inside it
+  (through ``slim.model_variable``, so arg-scoped ``device=`` applies).
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+from torch import nn
+
+from ..scopes import AUTO_REUSE, Frame, Scope, ScopeEntry, check_scope_name
+from ..variables import not_built_error
+
+__all__ = ["Layer", "find_layer", "layer_scope", "variables_collections_for"]
+
+
+class Layer(nn.Module):
+    """Base of slim layer modules: knows its full scope and checks its inputs."""
+
+    def __init__(self, scope_name: str) -> None:
+        super().__init__()
+        self.scope_name = scope_name
+
+    def shape_error(self, inputs: torch.Tensor, expected: str) -> ValueError:
+        return ValueError(
+            f"{self.scope_name}: expected input of shape {expected}, got {list(inputs.shape)}"
+        )
+
+    def extra_repr(self) -> str:
+        return f"scope={self.scope_name!r}"
+
+
+def _resolve_name(frame: Frame, scope: Optional[str], default_name: str, reuse) -> str:
+    if scope is None:
+        if reuse is True:
+            raise ValueError(f"{default_name}: reuse=True cannot be used without a scope")
+        return frame.unique_name(default_name)
+    return scope
+
+
+def find_layer(frame: Frame, scope: Optional[str], default_name: str) -> Layer:
+    """Apply mode: the module a built model has for this layer call."""
+    name = scope if scope is not None else frame.unique_name(default_name)
+    top = frame.stack[-1]
+    counts = top.counts
+    node = top.node if top.node is not None else frame.node_of(top, create=False)
+    if "/" in name:
+        for part in name.split("/"):
+            counts = counts.child(part)
+            node = node._modules.get(part) if node is not None else None
+    else:
+        counts = counts.child(name)
+        node = node._modules.get(name) if node is not None else None
+    counts.n += 1  # opening (and leaving) the scope counts exactly as when building
+    if counts.children:
+        counts.children = {}
+    if node is None:
+        raise not_built_error(frame, top.join(name), "layer")
+    return node
+
+
+class layer_scope:
+    """Build mode: opens a layer's variable scope; ``.layer`` is its module or None.
+
+    When ``.layer`` is None the builder calls :meth:`create` with a new module
+    and then creates the layer's variables, which land on that module.
+    """
+
+    __slots__ = ("frame", "entry", "layer", "_name")
+
+    def __init__(self, frame: Frame, scope: Optional[str], default_name: str, reuse,
+                 inputs: Optional[torch.Tensor] = None) -> None:
+        if scope is not None:
+            check_scope_name(scope)
+        self.frame = frame
+        self._name = _resolve_name(frame, scope, default_name, reuse)
+        device = inputs.device if isinstance(inputs, torch.Tensor) else None
+        self.entry = frame.push(self._name, reuse, device)
+        self.layer = None
+        try:
+            self.layer = self._existing()
+        except BaseException:
+            frame.pop()
+            raise
+
+    @property
+    def path(self) -> str:
+        return self.entry.path
+
+    def _existing(self) -> Optional[Layer]:
+        frame, entry = self.frame, self.entry
+        node = frame.node_of(entry, create=False)
+        path = entry.path
+        if node is None:
+            if not frame.building:
+                raise not_built_error(frame, path, "layer")
+            if entry.reuse is True:
+                raise ValueError(
+                    f"Variable {path}/weights does not exist: layer '{path}' was not created "
+                    "before. Did you mean to set reuse=None or reuse=slim.AUTO_REUSE?"
+                )
+            return None
+        if not isinstance(node, Layer):
+            raise ValueError(
+                f"scope '{path}' already holds variables or scopes that are not a layer; "
+                "give the layer a scope of its own"
+            )
+        made_earlier_in_this_build = path in frame.created or frame.persistent
+        if entry.reuse is True or entry.reuse is AUTO_REUSE or not made_earlier_in_this_build:
+            return node
+        raise ValueError(
+            f"Variable {path}/weights already exists, disallowed: layer scope '{path}' is "
+            "used twice. Give each layer its own scope, or pass reuse=True to share it."
+        )
+
+    def create(self, layer: Layer) -> Layer:
+        frame, entry = self.frame, self.entry
+        parent = frame.node_of(entry.parent, create=True)
+        for part in entry.parts[:-1]:
+            child = parent._modules.get(part)
+            if child is None:
+                child = Scope()
+                frame.add_node(parent, part, child)
+            parent = child
+        frame.add_node(parent, entry.parts[-1], layer)
+        entry.node = layer
+        frame.created.add(entry.path)
+        self.layer = layer
+        return layer
+
+    def __enter__(self) -> "layer_scope":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.frame.pop()
+
+
+def variables_collections_for(variables_collections, name: str) -> Optional[list]:
+    """TF-Slim's ``utils.get_variable_collections``: a list for all variables,
+    or a dict keyed by variable name."""
+    if isinstance(variables_collections, dict):
+        found = variables_collections.get(name)
+        if found is None:
+            return None
+        return [found] if isinstance(found, str) else list(found)
+    if isinstance(variables_collections, str):
+        return [variables_collections]
+    return list(variables_collections) if variables_collections else None
+
+
+def as_pair(value, what: str, scope: str) -> tuple[int, int]:
+    """``3`` -> ``(3, 3)``; ``[3, 5]`` -> ``(3, 5)``."""
+    if isinstance(value, int):
+        return value, value
+    if isinstance(value, Sequence) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return int(value[0]), int(value[1])
+    raise ValueError(f"{scope}: {what} must be an int or a pair of ints, got {value!r}")

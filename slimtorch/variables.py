@@ -1,0 +1,500 @@
+"""Creating model variables and finding them by TF-Slim's rules.
+
+Variables are created inside the current variable scope and registered in the
+current graph, on the module of their scope (so a ``slim.Model`` owns them):
+
+    >>> with slim.Graph():
+    ...     with slim.variable_scope('nested'):
+    ...         v2 = slim.model_variable('v2', shape=[2, 3])
+    ...     [v.op.name for v in slim.get_model_variables()]
+    ['nested/v2']
+
+Queries use TF-Slim's matching: ``scope`` is a regular expression matched at
+the *start* of the name (``re.match``), so ``'net/conv1'`` also matches
+``'net/conv10/...'``. Names carry no ``:0`` suffix, but patterns are matched
+against ``name + ':0'`` so TF-Slim suffix patterns (``'weights:'``) behave
+as before.
+"""
+
+from __future__ import annotations
+
+import numbers
+import re
+from typing import Any, Callable, Iterable, Optional, Sequence, Union
+
+import numpy as np
+import torch
+
+from .arg_scope import add_arg_scope
+from .graph import GraphKeys, Variable, VariableRecord, stamp_variable
+from .initializers import run_initializer, xavier_initializer, zeros_initializer
+from .layouts import IDENTITY, get_layout
+from .scopes import AUTO_REUSE, Frame, Scope, VariableScope, check_scope_name, current_frame
+
+__all__ = [
+    "NotBuiltError",
+    "add_model_variable",
+    "add_to_collection",
+    "create_global_step",
+    "get_collection",
+    "get_global_step",
+    "get_local_variables",
+    "get_model_variables",
+    "get_or_create_global_step",
+    "get_trainable_variables",
+    "get_unique_variable",
+    "get_variable_full_name",
+    "get_variables",
+    "get_variables_by_name",
+    "get_variables_by_suffix",
+    "get_variables_to_restore",
+    "global_variable",
+    "local_variable",
+    "model_variable",
+    "variable",
+]
+
+
+class NotBuiltError(ValueError):
+    """A layer or variable was requested after its model was built without it."""
+
+
+# -- devices ------------------------------------------------------------------
+_TF_DEVICE = re.compile(r"^(?:device:)?(cpu|gpu|xla_gpu)(?::(\d+))?$")
+
+
+def parse_device(device, name: str = "") -> torch.device:
+    """A torch device from a TF string (``'/CPU:0'``, ``'/job:ps/device:GPU:1'``),
+    a torch string (``'cuda:0'``), a ``torch.device``, or a callable of the
+    variable's full name."""
+    if callable(device) and not isinstance(device, (str, torch.device)):
+        device = device(name)
+    if isinstance(device, torch.device):
+        return device
+    if not isinstance(device, str):
+        raise TypeError(f"variable {name!r}: device must be a string, torch.device or callable, "
+                        f"got {device!r}")
+    if device.startswith("/"):
+        for part in device.lower().split("/"):
+            match = _TF_DEVICE.match(part)
+            if match:
+                kind, index = match.group(1), int(match.group(2) or 0)
+                return torch.device("cpu") if kind == "cpu" else torch.device("cuda", index)
+        return torch.get_default_device()  # '/job:ps/task:0' and the like: no device part
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"variable {name!r}: cannot understand device {device!r}; use "
+                         "'/CPU:0', '/GPU:0', 'cpu' or 'cuda:0'") from None
+
+
+def _creation_device(frame: Frame, device, name: str) -> torch.device:
+    # A meta build never allocates, whatever the variable asks for.
+    if frame.build_device is not None and torch.device(frame.build_device).type == "meta":
+        return torch.device("meta")
+    if device is not None:
+        return parse_device(device, name)
+    if frame.build_device is not None:
+        return torch.device(frame.build_device)
+    if frame.top.device is not None:
+        return frame.top.device
+    return torch.get_default_device()
+
+
+# -- creation -----------------------------------------------------------------
+def _is_value(initializer) -> bool:
+    return isinstance(initializer, (torch.Tensor, np.ndarray, numbers.Number, list, tuple))
+
+
+def _walk(frame: Frame, name: str, create: bool):
+    """The module that holds variable ``name`` (relative, may contain '/')."""
+    node = frame.node_of(frame.top, create)
+    *scope_parts, leaf = name.split("/")
+    for part in scope_parts:
+        if node is None:
+            return None, leaf
+        child = node._modules.get(part)
+        if child is None and create:
+            child = Scope()
+            frame.add_node(node, part, child)
+        node = child
+    return node, leaf
+
+
+def _lookup(node, leaf):
+    if node is None:
+        return None
+    found = node._parameters.get(leaf)
+    return found if found is not None else node._buffers.get(leaf)
+
+
+def not_built_error(frame: Frame, full_name: str, what: str = "variable") -> NotBuiltError:
+    owner = frame.owner
+    model = f"{type(owner).__name__}({getattr(owner, 'fn_name', '?')})" if owner is not None else "model"
+    return NotBuiltError(
+        f"{what} '{full_name}' does not exist: {model} was built without it (the build call "
+        "did not take this code path). Call `model.build(example, **kwargs)` with arguments "
+        "that reach it before creating the optimizer; a built model cannot grow afterwards."
+    )
+
+
+def get_or_create(name: str, shape=None, dtype=None, initializer=None, regularizer=None,
+                  trainable: bool = True, collections: Iterable[str] = (), device=None,
+                  layout=None, persistent: bool = True) -> Variable:
+    """Returns variable ``name`` of the current scope, creating it when building.
+
+    This is the one place variables are made; see :func:`variable`.
+    """
+    check_scope_name(name, "variable")
+    frame = current_frame()
+    entry = frame.top
+    full = entry.join(name)
+    if not frame.building:
+        node, leaf = _walk(frame, name, create=False)
+        found = _lookup(node, leaf)
+        if found is None:
+            raise not_built_error(frame, full)
+        return stamp_variable(found, full)
+
+    node, leaf = _walk(frame, name, create=True)
+    found = _lookup(node, leaf)
+    reuse = entry.reuse
+    if found is not None:
+        made_earlier_in_this_build = full in frame.created or frame.persistent
+        if reuse is True or reuse is AUTO_REUSE or not made_earlier_in_this_build:
+            layout = get_layout(layout)
+            if shape is not None and list(found.shape) != layout.torch_shape(shape):
+                raise ValueError(
+                    f"Trying to share variable {full}, but specified shape {list(shape)} "
+                    f"and found shape {layout.tf_shape(found.shape)}."
+                )
+            return stamp_variable(found, full)
+        raise ValueError(
+            f"Variable {full} already exists, disallowed. Did you mean to set reuse=True or "
+            "reuse=slim.AUTO_REUSE in variable_scope?"
+        )
+    if reuse is True:
+        raise ValueError(
+            f"Variable {full} does not exist, or was not created with slim.variable(). "
+            "Did you mean to set reuse=slim.AUTO_REUSE in variable_scope?"
+        )
+    return _create(frame, node, leaf, full, shape, dtype, initializer, regularizer,
+                   trainable, collections, device, get_layout(layout), persistent)
+
+
+def _create(frame, node, leaf, full, shape, dtype, initializer, regularizer, trainable,
+            collections, device, layout, persistent) -> Variable:
+    if isinstance(dtype, str):
+        dtype = getattr(torch, dtype)
+    dtype = dtype or torch.get_default_dtype()
+    value = None
+    if _is_value(initializer):
+        value = torch.as_tensor(np.asarray(initializer) if isinstance(initializer, (list, tuple))
+                                else initializer, dtype=dtype)
+        if shape is None:
+            shape = list(value.shape)
+        initializer = None
+    if shape is None:
+        raise ValueError(f"Shape of a new variable ({full}) must be fully defined, but instead "
+                         "was None; pass shape= or an initial value as initializer=")
+    shape = [int(d) for d in shape]
+    if any(d < 0 for d in shape):
+        raise ValueError(f"variable {full}: negative dimension in shape {shape}")
+    floating = dtype.is_floating_point or dtype.is_complex
+    if initializer is None and value is None:
+        initializer = xavier_initializer() if floating else zeros_initializer()
+    torch_device = _creation_device(frame, device, full)
+    data = torch.empty(layout.torch_shape(shape), dtype=dtype, device=torch_device)
+    if value is not None:
+        from .initializers import constant_initializer
+        initializer = constant_initializer(value)
+    run_initializer(initializer, data, layout)
+
+    is_buffer = not (trainable and floating)
+    var = Variable(data, requires_grad=not is_buffer)
+    stamp_variable(var, full)
+    if is_buffer:
+        node._buffers[leaf] = var
+        if not persistent:
+            node._non_persistent_buffers_set.add(leaf)
+    else:
+        node._parameters[leaf] = var
+
+    names = {GraphKeys.GLOBAL_VARIABLES} if not collections else set(collections)
+    if trainable and not is_buffer and GraphKeys.LOCAL_VARIABLES not in names:
+        names.add(GraphKeys.TRAINABLE_VARIABLES)
+    record = VariableRecord(full, node, leaf, is_buffer=is_buffer, trainable=not is_buffer,
+                            collections=names, initializer=initializer, regularizer=regularizer,
+                            layout=layout, owner=frame.owner)
+    frame.graph.add_record(record)
+    frame.records.append(record)
+    frame.created.add(full)
+    return var
+
+
+def _collections_list(collections) -> list[str]:
+    if collections is None:
+        return []
+    if isinstance(collections, str):
+        return [collections]
+    return list(collections)
+
+
+@add_arg_scope
+def variable(name: str, shape: Optional[Sequence[int]] = None, dtype=None, initializer=None,
+             regularizer=None, trainable: bool = True, collections=None, device=None,
+             layout=None) -> Variable:
+    """Gets or creates a variable in the current scope (TF-Slim's ``slim.variable``).
+
+    Args:
+        name: name relative to the current variable scope.
+        shape: TF-layout shape. May be omitted when ``initializer`` is a value.
+        dtype: a torch dtype (default: ``torch.get_default_dtype()``).
+        initializer: a slimtorch initializer, a ``torch.nn.init``-style
+            callable, or an initial value. Default: Xavier (TF's default).
+        regularizer: ``weights -> penalty``; evaluated by
+            ``slim.losses.get_regularization_losses()`` on current weights.
+        trainable: trainable variables are parameters; others are buffers.
+        collections: collection names (default ``[GLOBAL_VARIABLES]``).
+        device: ``'/CPU:0'``, ``'/GPU:1'``, ``'cuda'``, a ``torch.device`` or
+            a callable of the full name. Default: the layer input's device.
+        layout: how the TF-layout ``shape`` is stored (``'conv'``,
+            ``'dense'``; default: as given).
+
+    Example:
+        >>> with slim.Graph():
+        ...     w = slim.variable('weights', shape=[10, 10, 3, 3],
+        ...                       initializer=slim.truncated_normal_initializer(stddev=0.1),
+        ...                       regularizer=slim.l2_regularizer(0.05), device='/CPU:0')
+        ...     w.name, tuple(w.shape)
+        ('weights', (10, 10, 3, 3))
+    """
+    collections = _collections_list(collections) or [GraphKeys.GLOBAL_VARIABLES]
+    return get_or_create(name, shape, dtype, initializer, regularizer, trainable,
+                         dict.fromkeys(collections), device, layout)
+
+
+@add_arg_scope
+def model_variable(name: str, shape: Optional[Sequence[int]] = None, dtype=None, initializer=None,
+                   regularizer=None, trainable: bool = True, collections=None, device=None,
+                   layout=None) -> Variable:
+    """Like :func:`variable`, and also in the ``MODEL_VARIABLES`` collection.
+
+    Every slim layer creates its variables through this function, so an
+    ``arg_scope([slim.model_variable], device=...)`` places them all.
+    """
+    collections = _collections_list(collections) + [GraphKeys.GLOBAL_VARIABLES,
+                                                    GraphKeys.MODEL_VARIABLES]
+    return get_or_create(name, shape, dtype, initializer, regularizer, trainable,
+                         dict.fromkeys(collections), device, layout)
+
+
+def local_variable(initial_value, validate_shape: bool = True, name: Optional[str] = None,
+                   use_resource=None) -> Variable:
+    """A non-trainable variable in ``LOCAL_VARIABLES`` only, never checkpointed."""
+    name = name or current_frame().unique_name("Variable")
+    return get_or_create(name, None, _value_dtype(initial_value), initial_value, None, False,
+                         {GraphKeys.LOCAL_VARIABLES: None}, None, None, persistent=False)
+
+
+def global_variable(initial_value, validate_shape: bool = True, name: Optional[str] = None,
+                    use_resource=None) -> Variable:
+    """A non-trainable variable in ``GLOBAL_VARIABLES`` only."""
+    name = name or current_frame().unique_name("Variable")
+    return get_or_create(name, None, _value_dtype(initial_value), initial_value, None, False,
+                         {GraphKeys.GLOBAL_VARIABLES: None}, None, None)
+
+
+def _value_dtype(value):
+    """The dtype a variable initialised from ``value`` gets (floats: the default)."""
+    if isinstance(value, torch.Tensor):
+        return value.dtype
+    kind = np.asarray(value).dtype.kind
+    return {"b": torch.bool, "i": torch.int64, "u": torch.int64}.get(kind)
+
+
+def add_model_variable(var: torch.Tensor, name: Optional[str] = None) -> None:
+    """Adds ``var`` to ``MODEL_VARIABLES``.
+
+    ``var`` is usually a slim variable. A tensor made by your own code
+    (``CreateViaCustomCode()`` in the guide) is registered under ``name``
+    (relative to the current scope), which is then required.
+    """
+    frame = current_frame()
+    graph = frame.graph
+    record = graph.record(getattr(var, "name", None) or "") if isinstance(var, Variable) else None
+    if record is not None and record.tensor is var:
+        record.collections.add(GraphKeys.MODEL_VARIABLES)
+        return
+    if name is None:
+        raise ValueError("add_model_variable: this tensor is not a slim variable; pass name= to "
+                         "register it under that name")
+    full = frame.top.join(name)
+    if graph.record(full) is not None:
+        graph.record(full).collections.add(GraphKeys.MODEL_VARIABLES)
+        return
+    node, leaf = _walk(frame, name, create=True)
+    is_buffer = not var.requires_grad
+    (node._buffers if is_buffer else node._parameters)[leaf] = var
+    graph.add_record(VariableRecord(
+        full, node, leaf, is_buffer=is_buffer, trainable=not is_buffer,
+        collections={GraphKeys.GLOBAL_VARIABLES, GraphKeys.MODEL_VARIABLES}
+        | (set() if is_buffer else {GraphKeys.TRAINABLE_VARIABLES}),
+        initializer=None, regularizer=None, layout=IDENTITY, owner=frame.owner))
+    stamp_variable(var, full)
+
+
+# -- queries ------------------------------------------------------------------
+def _records(collection: str, scope: Optional[str]) -> list[VariableRecord]:
+    graph = current_frame().graph
+    records = [r for r in graph.records() if collection in r.collections]
+    if scope:
+        pattern = re.compile(scope)
+        records = [r for r in records if pattern.match(r.name + ":0")]
+    return records
+
+
+def get_variables(scope: Union[str, VariableScope, None] = None, suffix: Optional[str] = None,
+                  collection: str = GraphKeys.GLOBAL_VARIABLES) -> list[Variable]:
+    """Variables of ``collection`` whose names match ``scope`` (regex prefix)
+    and end with ``suffix``.
+
+    Example:
+        >>> with slim.Graph():
+        ...     with slim.variable_scope('net'):
+        ...         for s in ('conv1', 'conv10'):
+        ...             _ = slim.variable(s + '/weights', shape=[1])
+        ...     [v.name for v in slim.get_variables('net/conv1')]  # a prefix match
+        ['net/conv1/weights', 'net/conv10/weights']
+    """
+    if isinstance(scope, VariableScope):
+        scope = scope.name
+    if suffix is not None:
+        if ":" not in suffix:
+            suffix += ":"
+        scope = (scope or "") + ".*" + suffix
+    return [r.tensor for r in _records(collection, scope)]
+
+
+def get_model_variables(scope=None, suffix=None) -> list[Variable]:
+    """Variables in ``MODEL_VARIABLES`` (weights, biases, moving statistics)."""
+    return get_variables(scope, suffix, GraphKeys.MODEL_VARIABLES)
+
+
+def get_trainable_variables(scope=None, suffix=None) -> list[Variable]:
+    """Variables in ``TRAINABLE_VARIABLES``."""
+    return get_variables(scope, suffix, GraphKeys.TRAINABLE_VARIABLES)
+
+
+def get_local_variables(scope=None, suffix=None) -> list[Variable]:
+    """Variables in ``LOCAL_VARIABLES`` (metric state)."""
+    return get_variables(scope, suffix, GraphKeys.LOCAL_VARIABLES)
+
+
+def get_variables_by_suffix(suffix: str, scope=None) -> list[Variable]:
+    """Variables whose names end with ``suffix`` (``'weights'`` also matches ``'xweights'``)."""
+    return get_variables(scope=scope, suffix=suffix)
+
+
+def get_variables_by_name(given_name: str, scope=None) -> list[Variable]:
+    """Variables whose last name component is exactly ``given_name``."""
+    suffix = "/" + given_name + ":|^" + given_name + ":"
+    return get_variables(scope=scope, suffix=suffix)
+
+
+def get_unique_variable(var_op_name: str) -> Variable:
+    """The variable named exactly ``var_op_name``.
+
+    Raises:
+        ValueError: no variable has that prefix, or none has exactly that name.
+    """
+    candidates = get_variables(scope=var_op_name)
+    if not candidates:
+        raise ValueError(f"Couldn't find variable {var_op_name}")
+    for candidate in candidates:
+        if candidate.name == var_op_name:
+            return candidate
+    raise ValueError(f"Variable {var_op_name} does not uniquely identify a variable")
+
+
+def get_variables_to_restore(include=None, exclude=None) -> list[Variable]:
+    """Global variables matching any ``include`` scope and no ``exclude`` scope.
+
+    Both are lists of regex prefixes, so ``exclude=['vgg_16/fc8']`` also
+    drops ``vgg_16/fc8_new``, exactly as in TF-Slim.
+    """
+    if include is None:
+        to_include = get_variables()
+    else:
+        if not isinstance(include, (list, tuple)):
+            raise TypeError("include is provided but is not a list or a tuple.")
+        to_include = [v for scope in include for v in get_variables(scope)]
+    excluded: set[int] = set()
+    if exclude is not None:
+        if not isinstance(exclude, (list, tuple)):
+            raise TypeError("exclude is provided but is not a list or a tuple.")
+        excluded = {id(v) for scope in exclude for v in get_variables(scope)}
+    return [v for v in to_include if id(v) not in excluded]
+
+
+def get_variable_full_name(var: Variable) -> str:
+    """The full Slim name of ``var``."""
+    return var.name
+
+
+# -- collections --------------------------------------------------------------
+def add_to_collection(key: str, value: Any) -> None:
+    """Appends ``value`` to collection ``key`` of the current graph.
+
+    Inside a ``slim.Model`` call the collection belongs to that call; it is
+    handed to the caller when the call returns (see ``slim.Model``).
+    """
+    frame = current_frame()
+    frame.collections.setdefault(key, []).append(value)
+
+
+def get_collection(key: str, scope: Optional[str] = None) -> list:
+    """Collection ``key``; variable collections list variables.
+
+    With ``scope``, only items whose ``name`` matches the regex prefix.
+    """
+    if key in GraphKeys.VARIABLE_COLLECTIONS:
+        return get_variables(scope, collection=key)
+    items = list(current_frame().collections.get(key, ()))
+    if scope:
+        pattern = re.compile(scope)
+        items = [x for x in items if isinstance(getattr(x, "name", None), str)
+                 and pattern.match(x.name)]
+    return items
+
+
+# -- global step ----------------------------------------------------------------
+def get_global_step(graph=None) -> Optional[Variable]:
+    """The graph's ``global_step`` variable, or None."""
+    graph = graph or current_frame().graph
+    record = graph.record(GraphKeys.GLOBAL_STEP)
+    return record.tensor if record is not None else None
+
+
+def create_global_step(graph=None) -> Variable:
+    """Creates ``global_step``: an int64 scalar buffer at the graph's root.
+
+    Raises:
+        ValueError: it already exists.
+    """
+    graph = graph or current_frame().graph
+    if graph.record(GraphKeys.GLOBAL_STEP) is not None:
+        raise ValueError('"global_step" already exists.')
+    step = Variable(torch.zeros((), dtype=torch.int64), requires_grad=False)
+    graph.root._buffers[GraphKeys.GLOBAL_STEP] = step
+    graph.add_record(VariableRecord(
+        GraphKeys.GLOBAL_STEP, graph.root, GraphKeys.GLOBAL_STEP, is_buffer=True, trainable=False,
+        collections={GraphKeys.GLOBAL_VARIABLES, GraphKeys.GLOBAL_STEP},
+        initializer=zeros_initializer(), regularizer=None, layout=IDENTITY, owner=None))
+    return stamp_variable(step, GraphKeys.GLOBAL_STEP)
+
+
+def get_or_create_global_step(graph=None) -> Variable:
+    """The graph's ``global_step``, created (as 0) if needed."""
+    step = get_global_step(graph)
+    return step if step is not None else create_global_step(graph)
