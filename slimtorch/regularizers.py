@@ -42,28 +42,26 @@ def _disabled(_weights):
     return None
 
 
-def l1_regularizer(scale, scope=None) -> Regularizer:
-    """``scale · Σ|w|``; ``scale=0`` disables it (returns ``None``)."""
-    scale = _check_scale(scale, "l1_regularizer")
+def _scaled(scale, fn: str, penalty) -> Regularizer:
+    scale = _check_scale(scale, fn)
     if scale is None:
         return _disabled
 
-    def l1(weights: torch.Tensor) -> torch.Tensor:
-        return scale * weights.abs().sum()
+    def regularizer(weights: torch.Tensor) -> torch.Tensor:
+        return scale * penalty(weights)
 
-    return l1
+    regularizer.__name__ = fn
+    return regularizer
+
+
+def l1_regularizer(scale, scope=None) -> Regularizer:
+    """``scale · Σ|w|``; ``scale=0`` disables it (returns ``None``)."""
+    return _scaled(scale, "l1_regularizer", lambda w: w.abs().sum())
 
 
 def l2_regularizer(scale, scope=None) -> Regularizer:
     """``scale · Σw² / 2`` (TF's ``l2_loss`` halves); ``scale=0`` disables it."""
-    scale = _check_scale(scale, "l2_regularizer")
-    if scale is None:
-        return _disabled
-
-    def l2(weights: torch.Tensor) -> torch.Tensor:
-        return (scale * 0.5) * weights.square().sum()
-
-    return l2
+    return _scaled(scale, "l2_regularizer", lambda w: 0.5 * w.square().sum())
 
 
 def sum_regularizer(regularizer_list: Iterable[Regularizer], scope=None) -> Regularizer:

@@ -17,10 +17,12 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 
-from ..scopes import AUTO_REUSE, Frame, Scope, ScopeEntry, check_scope_name
-from ..variables import not_built_error
+from ..scopes import AUTO_REUSE, Frame, Scope, ScopeEntry, check_scope_name, current_frame
+from ..utils import collect_named_outputs
+from ..variables import model_variable, not_built_error
 
-__all__ = ["Layer", "find_layer", "layer_scope", "variables_collections_for"]
+__all__ = ["Layer", "call_layer", "create_weights_and_biases", "find_layer", "layer_scope",
+           "variables_collections_for"]
 
 
 class Layer(nn.Module):
@@ -37,6 +39,51 @@ class Layer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"scope={self.scope_name!r}"
+
+    def normalize(self, inputs: torch.Tensor, normalizer_fn, normalizer_params,
+                  activation_fn) -> torch.Tensor:
+        """``linear`` -> ``normalizer_fn`` (run inside this layer's scope, so its
+        variables are ``<layer>/BatchNorm/...``) -> ``activation_fn``."""
+        outputs = normalizer_fn(self.linear(inputs), **(normalizer_params or {}))
+        return activation_fn(outputs) if activation_fn is not None else outputs
+
+
+def call_layer(inputs: torch.Tensor, scope: Optional[str], default_name: str, reuse,
+               new_layer, normalizer_fn, normalizer_params, activation_fn,
+               outputs_collections) -> torch.Tensor:
+    """Finds or builds a layer and applies it: the body of every layer builder.
+
+    ``new_layer(ls)`` makes the module for a :class:`layer_scope` ``ls`` (with
+    ``ls.create``) and its variables; it runs only when building.
+    """
+    frame = current_frame()
+    if not frame.building and normalizer_fn is None:  # the fast path of a built model
+        layer = find_layer(frame, scope, default_name)
+        return collect_named_outputs(outputs_collections, layer.scope_name, layer(inputs))
+    with layer_scope(frame, scope, default_name, reuse, inputs) as ls:
+        layer = ls.layer if ls.layer is not None else new_layer(ls)
+        if normalizer_fn is None:
+            outputs = layer(inputs)
+        else:
+            outputs = layer.normalize(inputs, normalizer_fn, normalizer_params, activation_fn)
+        return collect_named_outputs(outputs_collections, ls.path, outputs)
+
+
+def create_weights_and_biases(weights_shape, layout: str, num_outputs: int, dtype,
+                              with_biases: bool, weights_initializer, weights_regularizer,
+                              biases_initializer, biases_regularizer, variables_collections,
+                              trainable: bool) -> None:
+    """Creates ``weights`` (TF-layout ``weights_shape``) and, when asked and
+    ``biases_initializer`` is not None, ``biases [num_outputs]`` in the
+    current (layer) scope."""
+    model_variable("weights", shape=weights_shape, dtype=dtype, initializer=weights_initializer,
+                   regularizer=weights_regularizer, trainable=trainable,
+                   collections=variables_collections_for(variables_collections, "weights"),
+                   layout=layout)
+    if with_biases and biases_initializer is not None:
+        model_variable("biases", shape=[num_outputs], dtype=dtype, initializer=biases_initializer,
+                       regularizer=biases_regularizer, trainable=trainable,
+                       collections=variables_collections_for(variables_collections, "biases"))
 
 
 def _resolve_name(frame: Frame, scope: Optional[str], default_name: str, reuse) -> str:

@@ -21,11 +21,8 @@ import torch.nn.functional as F
 
 from ..arg_scope import add_arg_scope
 from ..initializers import xavier_initializer, zeros_initializer
-from ..scopes import current_frame
-from ..utils import collect_named_outputs
-from ..variables import model_variable
 from ._activation import activate
-from ._layer import Layer, as_pair, find_layer, layer_scope, variables_collections_for
+from ._layer import Layer, as_pair, call_layer, create_weights_and_biases
 from .padding import check_padding, conv_padding, static_same_padding
 
 __all__ = ["Convolution2D", "conv2d", "convolution2d"]
@@ -81,6 +78,12 @@ class Convolution2D(Layer):
                             self.activation_fn).permute(0, 2, 3, 1)
         return activate(self.linear(inputs), self.activation_fn)
 
+    def normalize(self, inputs, normalizer_fn, normalizer_params, activation_fn):
+        if not self.channels_last:
+            return super().normalize(inputs, normalizer_fn, normalizer_params, activation_fn)
+        return super().normalize(inputs.permute(0, 3, 1, 2), normalizer_fn, normalizer_params,
+                                 activation_fn).permute(0, 2, 3, 1)
+
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.num_outputs}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding!r}, rate={self.rate}, "
@@ -121,25 +124,18 @@ def convolution2d(inputs: torch.Tensor, num_outputs: int, kernel_size, stride=1,
     Returns:
         The output tensor, NCHW like the input.
     """
-    frame = current_frame()
-    if not frame.building and normalizer_fn is None:
-        layer = find_layer(frame, scope, "Conv")
-        return collect_named_outputs(outputs_collections, layer.scope_name, layer(inputs))
-    with layer_scope(frame, scope, "Conv", reuse, inputs) as ls:
-        layer = ls.layer
-        if layer is None:
-            layer = ls.create(_new_conv(ls.path, inputs, num_outputs, kernel_size, stride,
-                                        padding, data_format, rate, activation_fn,
-                                        normalizer_fn))
-            _create_variables(layer, inputs.dtype, normalizer_fn, weights_initializer,
-                              weights_regularizer, biases_initializer, biases_regularizer,
-                              variables_collections, trainable)
-        if normalizer_fn is None:
-            outputs = layer(inputs)
-        else:
-            outputs = _conv_normalize_activate(layer, inputs, normalizer_fn, normalizer_params,
-                                               activation_fn)
-        return collect_named_outputs(outputs_collections, ls.path, outputs)
+    def new_layer(ls):
+        layer = ls.create(_new_conv(ls.path, inputs, num_outputs, kernel_size, stride, padding,
+                                    data_format, rate, activation_fn, normalizer_fn))
+        kh, kw = layer.kernel_size
+        create_weights_and_biases([kh, kw, layer.in_channels, num_outputs], "conv", num_outputs,
+                                  inputs.dtype, normalizer_fn is None, weights_initializer,
+                                  weights_regularizer, biases_initializer, biases_regularizer,
+                                  variables_collections, trainable)
+        return layer
+
+    return call_layer(inputs, scope, "Conv", reuse, new_layer, normalizer_fn, normalizer_params,
+                      activation_fn, outputs_collections)
 
 
 conv2d = convolution2d
@@ -164,29 +160,3 @@ def _new_conv(path, inputs, num_outputs, kernel_size, stride, padding, data_form
     return Convolution2D(path, in_channels, num_outputs, kernel, strides,
                          check_padding(padding, path), rates,
                          activation_fn if normalizer_fn is None else None, channels_last)
-
-
-def _create_variables(layer, dtype, normalizer_fn, weights_initializer, weights_regularizer,
-                      biases_initializer, biases_regularizer, variables_collections,
-                      trainable) -> None:
-    kh, kw = layer.kernel_size
-    model_variable("weights", shape=[kh, kw, layer.in_channels, layer.num_outputs], dtype=dtype,
-                   initializer=weights_initializer, regularizer=weights_regularizer,
-                   trainable=trainable,
-                   collections=variables_collections_for(variables_collections, "weights"),
-                   layout="conv")
-    if normalizer_fn is None and biases_initializer is not None:
-        model_variable("biases", shape=[layer.num_outputs], dtype=dtype,
-                       initializer=biases_initializer, regularizer=biases_regularizer,
-                       trainable=trainable,
-                       collections=variables_collections_for(variables_collections, "biases"))
-
-
-def _conv_normalize_activate(layer, inputs, normalizer_fn, normalizer_params, activation_fn):
-    """conv -> normalizer_fn (inside the layer's scope) -> activation_fn."""
-    if layer.channels_last:
-        inputs = inputs.permute(0, 3, 1, 2)
-    outputs = normalizer_fn(layer.linear(inputs), **(normalizer_params or {}))
-    if activation_fn is not None:
-        outputs = activation_fn(outputs)
-    return outputs.permute(0, 2, 3, 1) if layer.channels_last else outputs

@@ -20,9 +20,8 @@ from ..arg_scope import add_arg_scope
 from ..initializers import xavier_initializer, zeros_initializer
 from ..scopes import current_frame
 from ..utils import collect_named_outputs
-from ..variables import model_variable
 from ._activation import activate
-from ._layer import Layer, find_layer, layer_scope, variables_collections_for
+from ._layer import Layer, call_layer, create_weights_and_biases
 
 __all__ = ["FullyConnected", "dropout", "flatten", "fully_connected", "softmax"]
 
@@ -85,33 +84,17 @@ def fully_connected(inputs: torch.Tensor, num_outputs: int, activation_fn=F.relu
         ...     slim.get_model_variables()[0].name
         'fc/fc_1/weights'
     """
-    frame = current_frame()
-    if not frame.building and normalizer_fn is None:
-        layer = find_layer(frame, scope, "fully_connected")
-        return collect_named_outputs(outputs_collections, layer.scope_name, layer(inputs))
-    with layer_scope(frame, scope, "fully_connected", reuse, inputs) as ls:
-        layer = ls.layer
-        if layer is None:
-            layer = ls.create(_new_fully_connected(ls.path, inputs, num_outputs,
-                                                   activation_fn if normalizer_fn is None else None))
-            collections = variables_collections
-            model_variable("weights", shape=[layer.in_features, num_outputs], dtype=inputs.dtype,
-                           initializer=weights_initializer, regularizer=weights_regularizer,
-                           trainable=trainable,
-                           collections=variables_collections_for(collections, "weights"),
-                           layout="dense")
-            if normalizer_fn is None and biases_initializer is not None:
-                model_variable("biases", shape=[num_outputs], dtype=inputs.dtype,
-                               initializer=biases_initializer, regularizer=biases_regularizer,
-                               trainable=trainable,
-                               collections=variables_collections_for(collections, "biases"))
-        if normalizer_fn is None:
-            outputs = layer(inputs)
-        else:
-            outputs = normalizer_fn(layer.linear(inputs), **(normalizer_params or {}))
-            if activation_fn is not None:
-                outputs = activation_fn(outputs)
-        return collect_named_outputs(outputs_collections, ls.path, outputs)
+    def new_layer(ls):
+        layer = ls.create(_new_fully_connected(ls.path, inputs, num_outputs,
+                                               activation_fn if normalizer_fn is None else None))
+        create_weights_and_biases([layer.in_features, num_outputs], "dense", num_outputs,
+                                  inputs.dtype, normalizer_fn is None, weights_initializer,
+                                  weights_regularizer, biases_initializer, biases_regularizer,
+                                  variables_collections, trainable)
+        return layer
+
+    return call_layer(inputs, scope, "fully_connected", reuse, new_layer, normalizer_fn,
+                      normalizer_params, activation_fn, outputs_collections)
 
 
 def _new_fully_connected(path, inputs, num_outputs, activation_fn) -> FullyConnected:
