@@ -14,7 +14,7 @@ There is a default graph, so top-level snippets work as written, and
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Optional
 
 import torch
 from torch import nn
@@ -167,6 +167,11 @@ class Graph:
         if old is not None and old.owner is not record.owner and old.owner is not None:
             self.forget_model(old.owner)
         self._records[record.name] = record
+
+    def remove_record(self, record: VariableRecord) -> None:
+        """Drops ``record`` if it is still the one registered under its name."""
+        if self._records.get(record.name) is record:
+            del self._records[record.name]
 
     def forget_model(self, model: Any) -> None:
         """Drops every record built by ``model`` (it keeps working on its own)."""

@@ -146,8 +146,7 @@ class Model(nn.Module):
         for record in frame.records:
             store = record.module._buffers if record.is_buffer else record.module._parameters
             store.pop(record.attr, None)
-            if frame.graph.record(record.name) is record:
-                frame.graph._records.pop(record.name)
+            frame.graph.remove_record(record)
         for parent, name in reversed(frame.new_nodes):
             parent._modules.pop(name, None)
 

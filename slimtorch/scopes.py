@@ -21,7 +21,6 @@ import copy
 import threading
 from typing import Any, Iterator, Optional, Union
 
-import torch
 from torch import nn
 
 from .graph import Graph, get_default_graph

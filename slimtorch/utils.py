@@ -20,7 +20,7 @@ model every step does not accumulate old outputs.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 import torch
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numbers
 import re
-from typing import Any, Callable, Iterable, Optional, Sequence, Union
+from typing import Any, Iterable, Optional, Sequence, Union
 
 import numpy as np
 import torch

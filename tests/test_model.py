@@ -1,7 +1,6 @@
 """slim.Model: build on the first call, apply afterwards, an ordinary module."""
 
 import copy
-import os
 
 import pytest
 import torch

@@ -99,10 +99,12 @@ def test_default_names_follow_tensorflow_counters():
 
 
 def test_default_names_restart_inside_a_reentered_named_scope():
+    x = torch.randn(1, 2)
     with slim.variable_scope('tower'):
-        a = slim.fully_connected(torch.randn(1, 2), 2)
+        a = slim.fully_connected(x, 2)
     with slim.variable_scope('tower', reuse=True):  # TF: sub-scope counts were reset
-        b = slim.fully_connected(torch.randn(1, 2), 2)
+        b = slim.fully_connected(x, 2)
+    torch.testing.assert_close(a, b)
     assert names(slim.get_model_variables()) == ['tower/fully_connected/weights',
                                                  'tower/fully_connected/biases']
 
@@ -223,7 +225,7 @@ def test_invalid_names_are_rejected():
 
 
 def test_scope_names_that_shadow_module_attributes_work():
-    v = slim.fully_connected(torch.randn(1, 2), 3, scope='train')
+    slim.fully_connected(torch.randn(1, 2), 3, scope='train')
     assert 'train.weights' in slim.get_default_graph().root.state_dict()
 
 

@@ -17,7 +17,7 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 
-from ..scopes import AUTO_REUSE, Frame, Scope, ScopeEntry, check_scope_name, current_frame
+from ..scopes import AUTO_REUSE, Frame, Scope, check_scope_name, current_frame
 from ..utils import collect_named_outputs
 from ..variables import model_variable, not_built_error
 
