@@ -263,3 +263,10 @@ def test_ddp_single_process(tmp_path):
         assert net.conv1.weights.grad is not None
     finally:
         dist.destroy_process_group()
+
+
+def test_public_surface_is_explicit():
+    assert len(slim.__all__) == len(set(slim.__all__))
+    for name in slim.__all__:
+        assert hasattr(slim, name), name
+    assert callable(slim.losses.get_regularization_losses)

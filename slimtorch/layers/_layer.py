@@ -21,8 +21,8 @@ from ..scopes import AUTO_REUSE, Frame, Scope, check_scope_name, current_frame
 from ..utils import collect_named_outputs
 from ..variables import model_variable, not_built_error
 
-__all__ = ["Layer", "call_layer", "create_weights_and_biases", "find_layer", "layer_scope",
-           "variables_collections_for"]
+__all__ = ["Layer", "as_pair", "call_layer", "create_weights_and_biases", "find_layer",
+           "layer_scope", "resolve_is_training", "variables_collections_for"]
 
 
 class Layer(nn.Module):
@@ -49,21 +49,25 @@ class Layer(nn.Module):
 
 
 def call_layer(inputs: torch.Tensor, scope: Optional[str], default_name: str, reuse,
-               new_layer, normalizer_fn, normalizer_params, activation_fn,
-               outputs_collections) -> torch.Tensor:
+               new_layer, normalizer_fn=None, normalizer_params=None, activation_fn=None,
+               outputs_collections=None, layer_kwargs: Optional[dict] = None) -> torch.Tensor:
     """Finds or builds a layer and applies it: the body of every layer builder.
 
     ``new_layer(ls)`` makes the module for a :class:`layer_scope` ``ls`` (with
     ``ls.create``) and its variables; it runs only when building.
+    ``layer_kwargs`` are passed to the module's ``forward`` on every call: the
+    arguments that may change between calls of a built model (``training``).
+    With a ``normalizer_fn`` the module's ``normalize`` runs instead.
     """
     frame = current_frame()
     if not frame.building and normalizer_fn is None:  # the fast path of a built model
         layer = find_layer(frame, scope, default_name)
-        return collect_named_outputs(outputs_collections, layer.scope_name, layer(inputs))
+        outputs = layer(inputs, **layer_kwargs) if layer_kwargs else layer(inputs)
+        return collect_named_outputs(outputs_collections, layer.scope_name, outputs)
     with layer_scope(frame, scope, default_name, reuse, inputs) as ls:
         layer = ls.layer if ls.layer is not None else new_layer(ls)
         if normalizer_fn is None:
-            outputs = layer(inputs)
+            outputs = layer(inputs, **layer_kwargs) if layer_kwargs else layer(inputs)
         else:
             outputs = layer.normalize(inputs, normalizer_fn, normalizer_params, activation_fn)
         return collect_named_outputs(outputs_collections, ls.path, outputs)
@@ -202,6 +206,13 @@ def variables_collections_for(variables_collections, name: str) -> Optional[list
     if isinstance(variables_collections, str):
         return [variables_collections]
     return list(variables_collections) if variables_collections else None
+
+
+def resolve_is_training(is_training) -> bool:
+    """``is_training`` as a bool: ``None`` (slimtorch's default) follows the
+    model's ``train()``/``eval()`` state, and is True outside a model (TF-Slim's
+    default). An explicit value, from the call or an ``arg_scope``, wins."""
+    return current_frame().training if is_training is None else bool(is_training)
 
 
 def as_pair(value, what: str, scope: str) -> tuple[int, int]:

@@ -21,7 +21,7 @@ from ..initializers import xavier_initializer, zeros_initializer
 from ..scopes import current_frame
 from ..utils import collect_named_outputs
 from ._activation import activate
-from ._layer import Layer, call_layer, create_weights_and_biases
+from ._layer import Layer, call_layer, create_weights_and_biases, resolve_is_training
 
 __all__ = ["FullyConnected", "dropout", "flatten", "fully_connected", "softmax"]
 
@@ -110,12 +110,6 @@ def _alias(scope: Optional[str], default_name: str) -> str:
     return current_frame().top.join(scope or default_name)
 
 
-def _is_training(is_training) -> bool:
-    # None (slimtorch's default) follows the model's train()/eval() state;
-    # outside a model it is True, TF-Slim's default.
-    return current_frame().training if is_training is None else bool(is_training)
-
-
 @add_arg_scope
 def dropout(inputs: torch.Tensor, keep_prob: float = 0.5, noise_shape=None, is_training=None,
             outputs_collections=None, scope: Optional[str] = None, seed=None) -> torch.Tensor:
@@ -128,7 +122,7 @@ def dropout(inputs: torch.Tensor, keep_prob: float = 0.5, noise_shape=None, is_t
     """
     if not 0.0 < keep_prob <= 1.0:
         raise ValueError(f"{_alias(scope, 'Dropout')}: keep_prob must be in (0, 1], got {keep_prob}")
-    if _is_training(is_training) and keep_prob < 1.0:
+    if resolve_is_training(is_training) and keep_prob < 1.0:
         if noise_shape is None and seed is None:
             outputs = F.dropout(inputs, 1.0 - keep_prob, True)
         else:
