@@ -103,7 +103,9 @@ class Model(nn.Module):
                 reach a branch the first build did not take.
 
         Calling ``build`` on a built model adds what the new call reaches and
-        keeps everything built before.
+        keeps everything built before. The build pass changes no state: batch
+        norm does not update its moving averages and dropout is off, whatever
+        ``is_training`` says (so a ``(1, C, H, W)`` shape builds fine).
 
         Example:
             >>> def fc(x):
@@ -115,14 +117,14 @@ class Model(nn.Module):
         """
         inputs = [_example(e, device, dtype) for e in examples]
         with torch.no_grad():
-            self._run(BUILD, inputs, call_kwargs, build_device=device)
+            self._run(BUILD, inputs, call_kwargs, build_device=device, dry_run=True)
         return self
 
-    def _run(self, mode: str, args, kwargs, build_device=None) -> Any:
+    def _run(self, mode: str, args, kwargs, build_device=None, dry_run: bool = False) -> Any:
         outer = current_frame()
         prefix = self._prefix if self.built else outer.top.path
         frame = Frame(outer.graph, self, mode, owner=self, training=self.training,
-                      build_device=build_device)
+                      build_device=build_device, dry_run=dry_run)
         if prefix:
             frame.push(prefix, None)
         call_kwargs = {**self.fn_kwargs, **kwargs} if kwargs else self.fn_kwargs

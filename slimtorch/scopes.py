@@ -114,12 +114,17 @@ class Frame:
     """What a builder needs to know; see the module docstring."""
 
     def __init__(self, graph: Graph, root: nn.Module, mode: str, *, owner=None,
-                 training: bool = True, build_device=None, persistent: bool = False):
+                 training: bool = True, build_device=None, persistent: bool = False,
+                 dry_run: bool = False):
         self.graph = graph
         self.root = root
         self.mode = mode
         self.owner = owner  # the slim.Model being built/applied, or None
         self.training = training
+        # An explicit build runs the function only to create the layers:
+        # layers then behave as in eval mode (no moving-average updates, no
+        # dropout), whatever is_training says.
+        self.dry_run = dry_run
         self.build_device = build_device
         self.root_counts = _Counts()
         self.stack: list[ScopeEntry] = [ScopeEntry("", None, (), root, self.root_counts, None)]
@@ -134,6 +139,7 @@ class Frame:
         # except the per-call output collections named in `output_keys`.
         self.collections: dict[str, list] = graph._collections if persistent else {}
         self.output_keys: set[str] = set()
+        self.op_names: dict[str, int] = {}  # name-scope counts of variable-free ops
 
     @property
     def building(self) -> bool:

@@ -454,18 +454,20 @@ def add_to_collection(key: str, value: Any) -> None:
 
 
 def get_collection(key: str, scope: Optional[str] = None) -> list:
-    """Collection ``key``; variable collections list variables.
+    """Collection ``key``: its variables (also those put in a custom
+    collection through ``variables_collections``), then its other values.
 
     With ``scope``, only items whose ``name`` matches the regex prefix.
     """
+    variables = [r.tensor for r in _records(key, scope)]
     if key in GraphKeys.VARIABLE_COLLECTIONS:
-        return get_variables(scope, collection=key)
+        return variables
     items = list(current_frame().collections.get(key, ()))
     if scope:
         pattern = re.compile(scope)
         items = [x for x in items if isinstance(getattr(x, "name", None), str)
                  and pattern.match(x.name)]
-    return items
+    return variables + items
 
 
 # -- global step ----------------------------------------------------------------

@@ -120,7 +120,7 @@ def test_conv_rejects_bad_arguments_naming_the_scope():
         slim.conv2d(x, 4, [3, 3], stride=2, rate=2, scope='c1')
     with pytest.raises(ValueError, match="c2: padding must be 'SAME' or 'VALID'"):
         slim.conv2d(x, 4, [3, 3], padding='FULL', scope='c2')
-    with pytest.raises(ValueError, match=r"c3: kernel_size must be an int or a pair"):
+    with pytest.raises(ValueError, match=r"c3: kernel_size must be an int or a sequence of 2 ints"):
         slim.conv2d(x, 4, [3, 3, 3], scope='c3')
     with pytest.raises(ValueError, match=r"net/c4: conv2d expects a 4-D input"):
         with slim.variable_scope('net'):

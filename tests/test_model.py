@@ -270,3 +270,15 @@ def test_public_surface_is_explicit():
     for name in slim.__all__:
         assert hasattr(slim, name), name
     assert callable(slim.losses.get_regularization_losses)
+
+
+def test_explicit_build_changes_no_state():
+    def fn(x):
+        with slim.arg_scope([slim.batch_norm, slim.dropout], is_training=True):
+            x = slim.conv2d(x, 4, [3, 3], stride=2, normalizer_fn=slim.batch_norm, scope='c')
+            return slim.dropout(x, 0.5)
+    net = slim.Model(fn).build((1, 3, 2, 2))  # one value per channel: training BN would fail
+    assert torch.equal(net.c.BatchNorm.moving_variance, torch.ones(4))
+    assert torch.equal(net.c.BatchNorm.moving_mean, torch.zeros(4))
+    net(torch.randn(8, 3, 6, 6))  # a real call trains: statistics move
+    assert not torch.equal(net.c.BatchNorm.moving_mean, torch.zeros(4))

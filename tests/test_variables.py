@@ -257,3 +257,12 @@ def test_scopes_and_graphs_are_thread_local():
         assert results[tag][0] == f'{tag}/fully_connected/weights'
         assert results[tag][-1] == f'{tag}/fully_connected_49/biases'
         assert len(results[tag]) == 100
+
+
+def test_get_collection_finds_variables_in_custom_collections():
+    x = torch.randn(2, 3, 4, 4)
+    slim.conv2d(x, 4, [1, 1], variables_collections={'weights': ['my_weights']}, scope='c')
+    slim.add_to_collection('my_weights', 'not a variable')
+    found = slim.get_collection('my_weights')
+    assert [getattr(v, 'name', v) for v in found] == ['c/weights', 'not a variable']
+    assert [v.name for v in slim.get_collection('my_weights', scope='c')] == ['c/weights']

@@ -12,7 +12,7 @@ A builder such as ``slim.conv2d`` runs in two modes (see ``scopes.py``):
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional
 
 import torch
 from torch import nn
@@ -21,8 +21,8 @@ from ..scopes import AUTO_REUSE, Frame, Scope, check_scope_name, current_frame
 from ..utils import collect_named_outputs
 from ..variables import model_variable, not_built_error
 
-__all__ = ["Layer", "as_pair", "call_layer", "create_weights_and_biases", "find_layer",
-           "layer_scope", "resolve_is_training", "variables_collections_for"]
+__all__ = ["Layer", "call_layer", "create_weights_and_biases", "find_layer", "layer_scope",
+           "op_name", "resolve_is_training", "variables_collections_for"]
 
 
 class Layer(nn.Module):
@@ -211,14 +211,29 @@ def variables_collections_for(variables_collections, name: str) -> Optional[list
 def resolve_is_training(is_training) -> bool:
     """``is_training`` as a bool: ``None`` (slimtorch's default) follows the
     model's ``train()``/``eval()`` state, and is True outside a model (TF-Slim's
-    default). An explicit value, from the call or an ``arg_scope``, wins."""
-    return current_frame().training if is_training is None else bool(is_training)
+    default). An explicit value, from the call or an ``arg_scope``, wins.
+    During ``slim.Model.build`` it is always False: building must not
+    change state (moving averages) or depend on random draws."""
+    frame = current_frame()
+    if frame.dry_run:
+        return False
+    return frame.training if is_training is None else bool(is_training)
 
 
-def as_pair(value, what: str, scope: str) -> tuple[int, int]:
-    """``3`` -> ``(3, 3)``; ``[3, 5]`` -> ``(3, 5)``."""
-    if isinstance(value, int):
-        return value, value
-    if isinstance(value, Sequence) and len(value) == 2 and all(isinstance(v, int) for v in value):
-        return int(value[0]), int(value[1])
-    raise ValueError(f"{scope}: {what} must be an int or a pair of ints, got {value!r}")
+def op_name(scope: Optional[str], default_name: str) -> str:
+    """The full name of a variable-free op (pool, dropout, ...), made unique
+    the way TF names name scopes: ``MaxPool2D``, ``MaxPool2D_1``, ... within a
+    call. It is the op's ``end_points`` key and the prefix of its errors."""
+    frame = current_frame()
+    base = frame.top.join(scope or default_name)
+    used = frame.op_names
+    count = used.get(base)
+    if count is None:
+        used[base] = 1
+        return base
+    while f"{base}_{count}" in used:
+        count += 1
+    used[base] = count + 1
+    name = f"{base}_{count}"
+    used[name] = 1
+    return name

@@ -1,8 +1,11 @@
-"""``slim.conv2d``: convolution with TF-Slim's arguments, defaults and padding.
+"""``slim.conv2d`` and its 1-D, 3-D and N-D siblings: convolution with
+TF-Slim's arguments, defaults and padding.
 
-Tensors are NCHW as PyTorch users expect (``data_format='NHWC'`` is accepted
-and gives identical results). Weights are stored in torch layout
-``[out, in, kh, kw]``; their TF-Slim layout is ``[kh, kw, in, out]``.
+Tensors are channels-first as PyTorch users expect (``data_format='NHWC'``
+and the other channels-last names are accepted and give identical results).
+Weights are stored in torch layout ``[out, in, k...]``; their TF-Slim layout
+is ``[k..., in, out]``. The dimensionality follows the input rank (3/4/5 ->
+1-D/2-D/3-D) for ``slim.convolution``.
 
     >>> with slim.Graph():
     ...     x = torch.arange(16.).reshape(1, 1, 4, 4)
@@ -21,29 +24,25 @@ import torch.nn.functional as F
 
 from ..arg_scope import add_arg_scope
 from ..initializers import xavier_initializer, zeros_initializer
-from ._activation import activate
-from ._layer import Layer, as_pair, call_layer, create_weights_and_biases
-from .padding import check_padding, conv_padding, static_same_padding
+from ..scopes import current_frame
+from ._conv_base import (ALL_FORMATS, SPATIAL_NAMES, ChannelsFirstLayer, as_tuple,
+                         channels_last_format, check_num_outputs, input_channels)
+from ._layer import call_layer, create_weights_and_biases
+from .padding import check_padding, same_pad, static_padding
 
-__all__ = ["Convolution2D", "conv2d", "convolution2d"]
+__all__ = ["ConvolutionND", "conv1d", "conv2d", "conv3d", "convolution", "convolution1d",
+           "convolution2d", "convolution3d"]
 
-_DATA_FORMATS = (None, "NCHW", "NHWC")
-
-
-def check_data_format(data_format, scope: str) -> bool:
-    """True for channels-last; raises on anything but None/'NCHW'/'NHWC'."""
-    if data_format not in _DATA_FORMATS:
-        raise ValueError(f"{scope}: data_format must be 'NCHW' or 'NHWC' (or None for NCHW), "
-                         f"got {data_format!r}")
-    return data_format == "NHWC"
+_FUNCTIONAL = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
 
-class Convolution2D(Layer):
-    """The module behind one ``slim.conv2d`` call (variables ``weights``, ``biases``)."""
+class ConvolutionND(ChannelsFirstLayer):
+    """The module behind one ``slim.conv1d``/``conv2d``/``conv3d`` call (``weights``, ``biases``)."""
 
     def __init__(self, scope_name: str, in_channels: int, num_outputs: int, kernel_size,
                  stride, padding: str, rate, activation_fn, channels_last: bool) -> None:
         super().__init__(scope_name)
+        self.dims = len(kernel_size)
         self.in_channels = in_channels
         self.num_outputs = num_outputs
         self.kernel_size = kernel_size
@@ -52,42 +51,130 @@ class Convolution2D(Layer):
         self.rate = rate
         self.activation_fn = activation_fn
         self.channels_last = channels_last
-        if padding == "VALID":
-            self._native_padding = (0, 0)
-        else:
-            static = [static_same_padding(k, s, d) for k, s, d in zip(kernel_size, stride, rate)]
-            self._native_padding = None if None in static else tuple(static)
+        self._static_padding = static_padding(padding, kernel_size, stride, rate)
 
     def linear(self, inputs: torch.Tensor) -> torch.Tensor:
-        """The convolution plus biases (no normalizer, no activation)."""
-        if inputs.dim() != 4 or inputs.shape[1] != self.in_channels:
-            raise self.shape_error(inputs, f"[N, {self.in_channels}, H, W] (NCHW)")
-        padding = self._native_padding
+        """The convolution plus biases, channels-first."""
+        padding = self._static_padding
         if padding is None:
-            padding, explicit = conv_padding(inputs.shape[2], inputs.shape[3],
-                                             self.kernel_size, self.stride, self.rate)
-            if explicit is not None:
-                inputs = F.pad(inputs, explicit)
-                padding = (0, 0)
-        return F.conv2d(inputs, self.weights, self._parameters.get("biases"), self.stride,
-                        padding, self.rate)
-
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        if self.channels_last:
-            return activate(self.linear(inputs.permute(0, 3, 1, 2)),
-                            self.activation_fn).permute(0, 2, 3, 1)
-        return activate(self.linear(inputs), self.activation_fn)
-
-    def normalize(self, inputs, normalizer_fn, normalizer_params, activation_fn):
-        if not self.channels_last:
-            return super().normalize(inputs, normalizer_fn, normalizer_params, activation_fn)
-        return super().normalize(inputs.permute(0, 3, 1, 2), normalizer_fn, normalizer_params,
-                                 activation_fn).permute(0, 2, 3, 1)
+            inputs, padding = same_pad(inputs, self.kernel_size, self.stride, self.rate)
+        return _FUNCTIONAL[self.dims](inputs, self.weights, self._parameters.get("biases"),
+                                      self.stride, padding, self.rate)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.num_outputs}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding!r}, rate={self.rate}, "
                 f"scope={self.scope_name!r}")
+
+
+def _convolution(inputs, num_outputs, kernel_size, stride, padding, data_format, rate,
+                 activation_fn, normalizer_fn, normalizer_params, weights_initializer,
+                 weights_regularizer, biases_initializer, biases_regularizer, reuse,
+                 variables_collections, outputs_collections, trainable, scope, conv_dims):
+    """The body shared by ``convolution`` and ``conv1d``/``conv2d``/``conv3d``
+    (each keeps its own ``arg_scope``, as in TF-Slim)."""
+    rank = inputs.dim() if isinstance(inputs, torch.Tensor) else None
+    if (conv_dims is not None and rank != conv_dims + 2) or rank not in (3, 4, 5) \
+            or data_format not in ALL_FORMATS:
+        # Checked before the layer's scope opens (the rank picks the module),
+        # so the error names the scope as it would be named.
+        name = current_frame().top.join(scope or "Conv")
+        channels_last_format(data_format, name, conv_dims)
+        shape = list(inputs.shape) if isinstance(inputs, torch.Tensor) else type(inputs).__name__
+        if conv_dims is not None:
+            raise ValueError(f"{name}: conv{conv_dims}d expects a {conv_dims + 2}-D input "
+                             f"[N, C, {SPATIAL_NAMES[conv_dims]}], got {shape}")
+        raise ValueError(f"{name}: convolution expects a 3-D, 4-D or 5-D input, got {shape}")
+    # conv1d/2d/3d accept only their own two formats; `convolution` any of TF's.
+    channels_last = channels_last_format(data_format, current_frame().top.join(scope or "Conv"),
+                                         conv_dims)
+
+    def new_layer(ls):
+        layer = ls.create(_new_convolution(ls.path, inputs, num_outputs, kernel_size, stride,
+                                           padding, channels_last, rate,
+                                           activation_fn if normalizer_fn is None else None))
+        create_weights_and_biases([*layer.kernel_size, layer.in_channels, num_outputs], "conv",
+                                  num_outputs, inputs.dtype, normalizer_fn is None,
+                                  weights_initializer, weights_regularizer, biases_initializer,
+                                  biases_regularizer, variables_collections, trainable)
+        return layer
+
+    return call_layer(inputs, scope, "Conv", reuse, new_layer, normalizer_fn, normalizer_params,
+                      activation_fn, outputs_collections)
+
+
+def _new_convolution(path, inputs, num_outputs, kernel_size, stride, padding, channels_last,
+                     rate, activation_fn) -> ConvolutionND:
+    dims = inputs.dim() - 2
+    check_num_outputs(num_outputs, path)
+    kernel = as_tuple(kernel_size, dims, "kernel_size", path)
+    strides = as_tuple(stride, dims, "stride", path)
+    rates = as_tuple(rate, dims, "rate", path)
+    if max(rates) > 1 and max(strides) > 1:
+        raise ValueError(f"{path}: rate > 1 cannot be combined with stride > 1")
+    return ConvolutionND(path, input_channels(inputs, channels_last), num_outputs, kernel,
+                         strides, check_padding(padding, path), rates, activation_fn,
+                         channels_last)
+
+
+@add_arg_scope
+def convolution(inputs: torch.Tensor, num_outputs: int, kernel_size, stride=1, padding="SAME",
+                data_format: Optional[str] = None, rate=1, activation_fn=F.relu,
+                normalizer_fn=None, normalizer_params=None,
+                weights_initializer=xavier_initializer(), weights_regularizer=None,
+                biases_initializer=zeros_initializer(), biases_regularizer=None, reuse=None,
+                variables_collections=None, outputs_collections=None, trainable: bool = True,
+                scope: Optional[str] = None, conv_dims: Optional[int] = None) -> torch.Tensor:
+    """An N-D convolution (N = 1, 2, 3), then biases or ``normalizer_fn``, then
+    ``activation_fn``.
+
+    Args:
+        inputs: ``[N, C, W]``, ``[N, C, H, W]`` or ``[N, C, D, H, W]``;
+            channels-last with ``data_format`` ``'NWC'``/``'NHWC'``/``'NDHWC'``.
+        num_outputs: number of output channels.
+        kernel_size, stride, rate: an int, or one int per spatial dimension.
+            ``rate`` is the dilation; rate > 1 needs stride 1.
+        padding: ``'SAME'`` (TF's rule: the extra pixel after) or ``'VALID'``.
+        data_format: None (channels-first) or one of TF-Slim's seven names;
+            one starting with ``'NC'`` is channels-first.
+        conv_dims: 1, 2 or 3 to insist on that dimensionality (else ValueError).
+        Other arguments: as ``slim.conv2d``. The default scope is ``Conv``.
+
+    Returns:
+        The output, in the input's layout.
+
+    Example:
+        >>> with slim.Graph():
+        ...     y = convolution(torch.randn(2, 3, 4, 8, 8), 5, [1, 3, 3], scope='c3')
+        ...     y.shape, slim.get_model_variables()[0].name
+        (torch.Size([2, 5, 4, 8, 8]), 'c3/weights')
+    """
+    return _convolution(inputs, num_outputs, kernel_size, stride, padding, data_format, rate,
+                        activation_fn, normalizer_fn, normalizer_params, weights_initializer,
+                        weights_regularizer, biases_initializer, biases_regularizer, reuse,
+                        variables_collections, outputs_collections, trainable, scope, conv_dims)
+
+
+@add_arg_scope
+def convolution1d(inputs: torch.Tensor, num_outputs: int, kernel_size, stride=1, padding="SAME",
+                  data_format: Optional[str] = None, rate=1, activation_fn=F.relu,
+                  normalizer_fn=None, normalizer_params=None,
+                  weights_initializer=xavier_initializer(), weights_regularizer=None,
+                  biases_initializer=zeros_initializer(), biases_regularizer=None, reuse=None,
+                  variables_collections=None, outputs_collections=None, trainable: bool = True,
+                  scope: Optional[str] = None) -> torch.Tensor:
+    """``convolution`` of a ``[N, C, W]`` input (``'NWC'``: ``[N, W, C]``);
+    ``weights [k, in, out]``, default scope ``Conv``.
+
+    Example:
+        >>> with slim.Graph():
+        ...     convolution1d(torch.randn(2, 3, 10), 4, 3, stride=2).shape
+        torch.Size([2, 4, 5])
+    """
+    return _convolution(inputs, num_outputs, kernel_size, stride, padding, data_format, rate,
+                        activation_fn, normalizer_fn, normalizer_params, weights_initializer,
+                        weights_regularizer, biases_initializer, biases_regularizer, reuse,
+                        variables_collections, outputs_collections, trainable, scope, 1)
 
 
 @add_arg_scope
@@ -124,39 +211,34 @@ def convolution2d(inputs: torch.Tensor, num_outputs: int, kernel_size, stride=1,
     Returns:
         The output tensor, NCHW like the input.
     """
-    def new_layer(ls):
-        layer = ls.create(_new_conv(ls.path, inputs, num_outputs, kernel_size, stride, padding,
-                                    data_format, rate, activation_fn, normalizer_fn))
-        kh, kw = layer.kernel_size
-        create_weights_and_biases([kh, kw, layer.in_channels, num_outputs], "conv", num_outputs,
-                                  inputs.dtype, normalizer_fn is None, weights_initializer,
-                                  weights_regularizer, biases_initializer, biases_regularizer,
-                                  variables_collections, trainable)
-        return layer
-
-    return call_layer(inputs, scope, "Conv", reuse, new_layer, normalizer_fn, normalizer_params,
-                      activation_fn, outputs_collections)
+    return _convolution(inputs, num_outputs, kernel_size, stride, padding, data_format, rate,
+                        activation_fn, normalizer_fn, normalizer_params, weights_initializer,
+                        weights_regularizer, biases_initializer, biases_regularizer, reuse,
+                        variables_collections, outputs_collections, trainable, scope, 2)
 
 
+@add_arg_scope
+def convolution3d(inputs: torch.Tensor, num_outputs: int, kernel_size, stride=1, padding="SAME",
+                  data_format: Optional[str] = None, rate=1, activation_fn=F.relu,
+                  normalizer_fn=None, normalizer_params=None,
+                  weights_initializer=xavier_initializer(), weights_regularizer=None,
+                  biases_initializer=zeros_initializer(), biases_regularizer=None, reuse=None,
+                  variables_collections=None, outputs_collections=None, trainable: bool = True,
+                  scope: Optional[str] = None) -> torch.Tensor:
+    """``convolution`` of a ``[N, C, D, H, W]`` input (``'NDHWC'``: channels
+    last); ``weights [kd, kh, kw, in, out]``, default scope ``Conv``.
+
+    Example:
+        >>> with slim.Graph():
+        ...     convolution3d(torch.randn(1, 2, 5, 6, 7), 4, 3, padding='VALID').shape
+        torch.Size([1, 4, 3, 4, 5])
+    """
+    return _convolution(inputs, num_outputs, kernel_size, stride, padding, data_format, rate,
+                        activation_fn, normalizer_fn, normalizer_params, weights_initializer,
+                        weights_regularizer, biases_initializer, biases_regularizer, reuse,
+                        variables_collections, outputs_collections, trainable, scope, 3)
+
+
+conv1d = convolution1d
 conv2d = convolution2d
-
-
-def _new_conv(path, inputs, num_outputs, kernel_size, stride, padding, data_format, rate,
-              activation_fn, normalizer_fn) -> Convolution2D:
-    channels_last = check_data_format(data_format, path)
-    if not isinstance(inputs, torch.Tensor) or inputs.dim() != 4:
-        shape = list(inputs.shape) if isinstance(inputs, torch.Tensor) else type(inputs).__name__
-        raise ValueError(f"{path}: conv2d expects a 4-D input [N, C, H, W], got {shape}")
-    if not isinstance(num_outputs, int) or num_outputs <= 0:
-        raise ValueError(f"{path}: num_outputs must be a positive int, got {num_outputs!r}")
-    kernel = as_pair(kernel_size, "kernel_size", path)
-    strides = as_pair(stride, "stride", path)
-    rates = as_pair(rate, "rate", path)
-    if min(kernel) < 1 or min(strides) < 1 or min(rates) < 1:
-        raise ValueError(f"{path}: kernel_size, stride and rate must be >= 1")
-    if max(rates) > 1 and max(strides) > 1:
-        raise ValueError(f"{path}: rate > 1 cannot be combined with stride > 1")
-    in_channels = inputs.shape[3] if channels_last else inputs.shape[1]
-    return Convolution2D(path, in_channels, num_outputs, kernel, strides,
-                         check_padding(padding, path), rates,
-                         activation_fn if normalizer_fn is None else None, channels_last)
+conv3d = convolution3d

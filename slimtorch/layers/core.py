@@ -18,10 +18,9 @@ import torch.nn.functional as F
 
 from ..arg_scope import add_arg_scope
 from ..initializers import xavier_initializer, zeros_initializer
-from ..scopes import current_frame
 from ..utils import collect_named_outputs
 from ._activation import activate
-from ._layer import Layer, call_layer, create_weights_and_biases, resolve_is_training
+from ._layer import Layer, call_layer, create_weights_and_biases, op_name, resolve_is_training
 
 __all__ = ["FullyConnected", "dropout", "flatten", "fully_connected", "softmax"]
 
@@ -106,10 +105,6 @@ def _new_fully_connected(path, inputs, num_outputs, activation_fn) -> FullyConne
     return FullyConnected(path, inputs.shape[feature_dim(inputs)], num_outputs, activation_fn)
 
 
-def _alias(scope: Optional[str], default_name: str) -> str:
-    return current_frame().top.join(scope or default_name)
-
-
 @add_arg_scope
 def dropout(inputs: torch.Tensor, keep_prob: float = 0.5, noise_shape=None, is_training=None,
             outputs_collections=None, scope: Optional[str] = None, seed=None) -> torch.Tensor:
@@ -120,8 +115,9 @@ def dropout(inputs: torch.Tensor, keep_prob: float = 0.5, noise_shape=None, is_t
     explicit value (from the call or an ``arg_scope``) wins. ``noise_shape``
     is in the input's own layout (NCHW for images).
     """
+    name = op_name(scope, "Dropout")
     if not 0.0 < keep_prob <= 1.0:
-        raise ValueError(f"{_alias(scope, 'Dropout')}: keep_prob must be in (0, 1], got {keep_prob}")
+        raise ValueError(f"{name}: keep_prob must be in (0, 1], got {keep_prob}")
     if resolve_is_training(is_training) and keep_prob < 1.0:
         if noise_shape is None and seed is None:
             outputs = F.dropout(inputs, 1.0 - keep_prob, True)
@@ -134,7 +130,7 @@ def dropout(inputs: torch.Tensor, keep_prob: float = 0.5, noise_shape=None, is_t
     else:
         outputs = inputs
     if outputs_collections:
-        collect_named_outputs(outputs_collections, _alias(scope, "Dropout"), outputs)
+        collect_named_outputs(outputs_collections, name, outputs)
     return outputs
 
 
@@ -146,14 +142,15 @@ def flatten(inputs: torch.Tensor, outputs_collections=None, scope: Optional[str]
     NHWC, so a ``fully_connected`` after ``flatten`` has the same weights as
     in a TF-Slim checkpoint.
     """
+    name = op_name(scope, "Flatten")
     if inputs.dim() < 2:
-        raise ValueError(f"{_alias(scope, 'Flatten')}: flatten expects an input of rank >= 2, "
+        raise ValueError(f"{name}: flatten expects an input of rank >= 2, "
                          f"got {list(inputs.shape)}")
     if inputs.dim() >= 4:
         inputs = inputs.movedim(1, -1)
     outputs = inputs.reshape(inputs.shape[0], -1)
     if outputs_collections:
-        collect_named_outputs(outputs_collections, _alias(scope, "Flatten"), outputs)
+        collect_named_outputs(outputs_collections, name, outputs)
     return outputs
 
 
@@ -161,6 +158,6 @@ def flatten(inputs: torch.Tensor, outputs_collections=None, scope: Optional[str]
 def softmax(logits: torch.Tensor, scope: Optional[str] = None) -> torch.Tensor:
     """Softmax over the feature dimension (the last one, or channels for NCHW)."""
     if logits.dim() < 2:
-        raise ValueError(f"{_alias(scope, 'softmax')}: softmax expects rank >= 2, "
+        raise ValueError(f"{op_name(scope, 'softmax')}: softmax expects rank >= 2, "
                          f"got {list(logits.shape)}")
     return torch.softmax(logits, dim=feature_dim(logits))

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-__all__ = ["PADDINGS", "check_padding", "conv_padding", "same_padding"]
+import torch
+import torch.nn.functional as F
+
+__all__ = ["PADDINGS", "check_padding", "same_pad", "same_padding", "static_padding"]
 
 PADDINGS = ("SAME", "VALID")
 
@@ -35,24 +38,25 @@ def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> tupl
     return total // 2, total - total // 2
 
 
-def static_same_padding(kernel: int, stride: int, dilation: int = 1) -> Optional[int]:
-    """The symmetric padding when it does not depend on the input size, else None.
+def same_pad(inputs: torch.Tensor, kernel, stride, rate):
+    """TF 'SAME' on the spatial axes of channels-first ``inputs``.
 
-    That is the case at stride 1 with an odd effective kernel; torch's native
-    ``padding=`` then computes exactly what TF does.
+    Returns ``(inputs, padding)``: torch's symmetric ``padding`` when TF's is
+    symmetric, else the explicitly padded inputs and zero padding.
     """
-    effective = (kernel - 1) * dilation + 1
-    if stride == 1 and effective % 2 == 1:
-        return (effective - 1) // 2
+    pads = [same_padding(size, k, s, d)
+            for size, k, s, d in zip(inputs.shape[2:], kernel, stride, rate)]
+    if all(before == after for before, after in pads):
+        return inputs, tuple(before for before, _ in pads)
+    explicit = [p for before_after in reversed(pads) for p in before_after]  # last axis first
+    return F.pad(inputs, explicit), (0,) * len(pads)
+
+
+def static_padding(padding: str, kernel, stride, rate) -> Optional[tuple]:
+    """Torch padding that is right for every input size, or None (depends on it)."""
+    if padding == "VALID":
+        return (0,) * len(kernel)
+    effective = [(k - 1) * d + 1 for k, d in zip(kernel, rate)]
+    if all(s == 1 and e % 2 == 1 for s, e in zip(stride, effective)):
+        return tuple((e - 1) // 2 for e in effective)
     return None
-
-
-def conv_padding(height: int, width: int, kernel, stride, dilation) -> tuple:
-    """TF ``'SAME'`` for a 2-D window: ``(symmetric (ph, pw), None)`` when
-    torch can pad natively, else ``(None, (left, right, top, bottom))`` for
-    ``F.pad``."""
-    top, bottom = same_padding(height, kernel[0], stride[0], dilation[0])
-    left, right = same_padding(width, kernel[1], stride[1], dilation[1])
-    if top == bottom and left == right:
-        return (top, left), None
-    return None, (left, right, top, bottom)

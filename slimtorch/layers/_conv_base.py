@@ -1,0 +1,106 @@
+"""What every convolution family shares: data formats, argument checks, and
+the channels-first module base that checks inputs and handles channels-last
+tensors around ``linear``.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+
+from ._activation import activate
+from ._layer import Layer
+
+__all__ = ["ALL_FORMATS", "ChannelsFirstLayer", "DATA_FORMATS", "SPATIAL_NAMES", "as_tuple", "channels_last_format",
+           "check_input", "check_num_outputs", "input_channels"]
+
+#: Channels-last and channels-first names per number of spatial dimensions.
+DATA_FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
+ALL_FORMATS = (None, "NCW", "NWC", "NCHW", "NHWC", "NCDHW", "NDHWC")
+SPATIAL_NAMES = {1: "W", 2: "H, W", 3: "D, H, W"}
+
+
+# -- shared N-D helpers ------------------------------------------------------------
+def channels_last_format(data_format, scope: str, dims: Optional[int] = None) -> bool:
+    """True for a channels-last ``data_format``; raises on an unknown one.
+
+    With ``dims`` only that dimensionality's two names (and None) are valid;
+    without, any of TF-Slim's seven values, as ``slim.convolution`` takes them.
+    """
+    valid = DATA_FORMATS[dims][::-1] if dims else ALL_FORMATS[1:]
+    if data_format is not None and data_format not in valid:
+        names = " or ".join(map(repr, valid)) if dims else "one of " + ", ".join(map(repr, valid))
+        raise ValueError(f"{scope}: data_format must be {names} (or None for channels-first), "
+                         f"got {data_format!r}")
+    return data_format is not None and not data_format.startswith("NC")
+
+
+def as_tuple(value, n: int, what: str, scope: str, minimum: int = 1) -> tuple[int, ...]:
+    """``3`` -> ``(3,) * n``; a sequence of ``n`` ints -> a tuple; checks ``>= minimum``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        values = (value,) * n
+    elif (isinstance(value, Sequence) and len(value) == n
+          and all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+        values = tuple(int(v) for v in value)
+    else:
+        raise ValueError(f"{scope}: {what} must be an int or a sequence of {n} ints, "
+                         f"got {value!r}")
+    if min(values) < minimum:
+        raise ValueError(f"{scope}: {what} must be >= {minimum}, got {value!r}")
+    return values
+
+
+def check_num_outputs(num_outputs, scope: str) -> int:
+    if isinstance(num_outputs, bool) or not isinstance(num_outputs, int) or num_outputs <= 0:
+        raise ValueError(f"{scope}: num_outputs must be a positive int, got {num_outputs!r}")
+    return num_outputs
+
+
+def check_input(inputs, rank: int, scope: str, what: str) -> None:
+    """Builder-time check that ``inputs`` is a tensor of ``rank``."""
+    if not isinstance(inputs, torch.Tensor) or inputs.dim() != rank:
+        shape = list(inputs.shape) if isinstance(inputs, torch.Tensor) else type(inputs).__name__
+        raise ValueError(f"{scope}: {what} expects a {rank}-D input, got {shape}")
+
+
+def input_channels(inputs: torch.Tensor, channels_last: bool) -> int:
+    return int(inputs.shape[-1] if channels_last else inputs.shape[1])
+
+
+class ChannelsFirstLayer(Layer):
+    """Base of the N-D convolution modules: checks the input, moves a
+    channels-last input's channels to axis 1 around ``linear``, activates.
+
+    Subclasses set ``dims``, ``in_channels``, ``channels_last`` and
+    ``activation_fn`` and implement ``linear`` on channels-first tensors.
+    """
+
+    dims: int
+    in_channels: int
+    channels_last: bool
+    activation_fn = None
+
+    def expected_shape(self) -> str:
+        spatial = SPATIAL_NAMES[self.dims]
+        if self.channels_last:
+            return f"[N, {spatial}, {self.in_channels}] ({DATA_FORMATS[self.dims][0]})"
+        return f"[N, {self.in_channels}, {spatial}] ({DATA_FORMATS[self.dims][1]})"
+
+    def _channels_first(self, inputs: torch.Tensor) -> torch.Tensor:
+        if inputs.dim() != self.dims + 2 or input_channels(inputs, self.channels_last) != \
+                self.in_channels:
+            raise self.shape_error(inputs, self.expected_shape())
+        return inputs.movedim(-1, 1) if self.channels_last else inputs
+
+    def _restore(self, outputs: torch.Tensor) -> torch.Tensor:
+        return outputs.movedim(1, -1) if self.channels_last else outputs
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self._restore(activate(self.linear(self._channels_first(inputs)),
+                                      self.activation_fn))
+
+    def normalize(self, inputs, normalizer_fn, normalizer_params, activation_fn):
+        # The normalizer sees channels-first tensors, as after slim.conv2d.
+        return self._restore(super().normalize(self._channels_first(inputs), normalizer_fn,
+                                               normalizer_params, activation_fn))

@@ -1,0 +1,249 @@
+"""``slim.separable_conv2d`` and ``slim.conv2d_in_plane``: convolutions that
+filter each input channel on its own (a grouped ``F.conv2d``).
+
+A depthwise kernel is ``[kh, kw, in, mult]`` in TF layout and is stored as
+``[in·mult, 1, kh, kw]`` for ``F.conv2d(..., groups=in)``; output channel
+``c·mult + m`` is TF's channel ``(c, m)``, as in ``tf.nn.depthwise_conv2d``.
+Padding is TF's ``'SAME'``/``'VALID'``, applied to the depthwise step; the
+pointwise step is a 1x1 convolution.
+
+    >>> with slim.Graph():
+    ...     y = separable_conv2d(torch.randn(2, 3, 8, 8), 16, [3, 3], depth_multiplier=2)
+    ...     [(v.name, tuple(v.shape)) for v in slim.get_model_variables()]
+    [('SeparableConv2d/depthwise_weights', (6, 1, 3, 3)),
+     ('SeparableConv2d/pointwise_weights', (16, 6, 1, 1)), ('SeparableConv2d/biases', (16,))]
+
+(TF shapes ``[3, 3, 3, 2]``, ``[1, 1, 6, 16]`` and ``[16]``.)
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+from ..arg_scope import add_arg_scope
+from ..initializers import xavier_initializer, zeros_initializer
+from ..layouts import depthwise_layout
+from ..variables import model_variable
+from ._layer import call_layer, create_weights_and_biases, variables_collections_for
+from ._conv_base import (ChannelsFirstLayer, as_tuple, channels_last_format, check_input,
+                         input_channels)
+from .padding import check_padding, same_pad, static_padding
+
+__all__ = ["ConvolutionInPlane", "SeparableConvolution2D", "conv2d_in_plane",
+           "convolution2d_in_plane", "separable_conv2d", "separable_convolution2d"]
+
+
+class _Depthwise(ChannelsFirstLayer):
+    """A grouped 2-D convolution with TF's padding (``groups = in_channels``)."""
+
+    dims = 2
+
+    def _setup(self, in_channels, kernel_size, stride, padding, rate, activation_fn,
+               channels_last) -> None:
+        self.in_channels = in_channels
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.padding = padding
+        self.rate = rate
+        self.activation_fn = activation_fn
+        self.channels_last = channels_last
+        self._static_padding = static_padding(padding, kernel_size, stride, rate)
+
+    def depthwise(self, inputs: torch.Tensor, kernel: torch.Tensor, biases) -> torch.Tensor:
+        padding = self._static_padding
+        if padding is None:
+            inputs, padding = same_pad(inputs, self.kernel_size, self.stride, self.rate)
+        return F.conv2d(inputs, kernel, biases, self.stride, padding, self.rate,
+                        groups=self.in_channels)
+
+
+class SeparableConvolution2D(_Depthwise):
+    """The module behind one ``slim.separable_conv2d`` call: ``depthwise_weights``,
+    ``pointwise_weights`` (unless ``num_outputs`` is None) and ``biases``."""
+
+    def __init__(self, scope_name: str, in_channels: int, num_outputs: Optional[int],
+                 depth_multiplier: int, kernel_size, stride, padding: str, rate, activation_fn,
+                 channels_last: bool) -> None:
+        super().__init__(scope_name)
+        self._setup(in_channels, kernel_size, stride, padding, rate, activation_fn,
+                    channels_last)
+        self.num_outputs = num_outputs
+        self.depth_multiplier = depth_multiplier
+
+    def linear(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Depthwise, then pointwise (if any), plus biases; channels-first."""
+        biases = self._parameters.get("biases")
+        if self.num_outputs is None:
+            return self.depthwise(inputs, self.depthwise_weights, biases)
+        return F.conv2d(self.depthwise(inputs, self.depthwise_weights, None),
+                        self.pointwise_weights, biases)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.num_outputs}, kernel_size={self.kernel_size}, "
+                f"depth_multiplier={self.depth_multiplier}, stride={self.stride}, "
+                f"padding={self.padding!r}, rate={self.rate}, scope={self.scope_name!r}")
+
+
+class ConvolutionInPlane(_Depthwise):
+    """The module behind one ``slim.conv2d_in_plane`` call: one ``weights
+    [kh, kw, 1, 1]`` kernel for every channel, ``biases [C]``."""
+
+    def __init__(self, scope_name: str, in_channels: int, kernel_size, stride, padding: str,
+                 activation_fn) -> None:
+        super().__init__(scope_name)
+        self._setup(in_channels, kernel_size, stride, padding, (1, 1), activation_fn, False)
+
+    def linear(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The shared kernel applied to each channel, plus biases; channels-first."""
+        # expand is a view: the C copies share one kernel and their gradients add up.
+        kernel = self.weights.expand(self.in_channels, -1, -1, -1)
+        return self.depthwise(inputs, kernel, self._parameters.get("biases"))
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding!r}, scope={self.scope_name!r}")
+
+
+def _geometry(path, inputs, kernel_size, stride, padding, rate, what, channels_last):
+    check_input(inputs, 4, path, what)
+    kernel = as_tuple(kernel_size, 2, "kernel_size", path)
+    strides = as_tuple(stride, 2, "stride", path)
+    rates = as_tuple(rate, 2, "rate", path)
+    if max(rates) > 1 and max(strides) > 1:
+        raise ValueError(f"{path}: rate > 1 cannot be combined with stride > 1")
+    return (input_channels(inputs, channels_last), kernel, strides, check_padding(padding, path),
+            rates)
+
+
+@add_arg_scope
+def separable_convolution2d(inputs: torch.Tensor, num_outputs: Optional[int], kernel_size,
+                            depth_multiplier: int = 1, stride=1, padding="SAME",
+                            data_format: Optional[str] = None, rate=1, activation_fn=F.relu,
+                            normalizer_fn=None, normalizer_params=None,
+                            weights_initializer=xavier_initializer(), pointwise_initializer=None,
+                            weights_regularizer=None, biases_initializer=zeros_initializer(),
+                            biases_regularizer=None, reuse=None, variables_collections=None,
+                            outputs_collections=None, trainable: bool = True,
+                            scope: Optional[str] = None) -> torch.Tensor:
+    """A depthwise-separable 2-D convolution, then biases or ``normalizer_fn``,
+    then ``activation_fn``.
+
+    Args:
+        inputs: ``[N, C, H, W]`` (``[N, H, W, C]`` with ``data_format='NHWC'``).
+        num_outputs: channels of the pointwise (1x1) convolution; None skips
+            it, leaving a depthwise convolution with ``C·depth_multiplier``
+            output channels.
+        kernel_size, stride, rate: an int or ``[h, w]``, of the depthwise step.
+        depth_multiplier: depthwise output channels per input channel.
+        padding: ``'SAME'`` (TF's rule) or ``'VALID'``.
+        weights_initializer: the depthwise kernel's, on TF's ``[kh, kw, in,
+            mult]`` (so Xavier's fans are ``kh·kw·in`` and ``kh·kw·mult``).
+        pointwise_initializer: the pointwise kernel's; None means
+            ``weights_initializer``.
+        weights_regularizer: applied to both kernels.
+        Other arguments: as ``slim.conv2d``. Variables ``depthwise_weights
+        [kh, kw, in, mult]``, ``pointwise_weights [1, 1, in·mult, out]``,
+        ``biases [out]`` (``[in·mult]`` without pointwise); default scope
+        ``SeparableConv2d``.
+
+    Returns:
+        The output, in the input's layout.
+
+    Example:
+        >>> with slim.Graph():
+        ...     y = separable_conv2d(torch.randn(1, 4, 9, 9), None, 3, depth_multiplier=2,
+        ...                          stride=2)
+        ...     y.shape, [v.name for v in slim.get_model_variables()]
+        (torch.Size([1, 8, 5, 5]), ['SeparableConv2d/depthwise_weights', 'SeparableConv2d/biases'])
+    """
+    def new_layer(ls):
+        path = ls.path
+        channels_last = channels_last_format(data_format, path, 2)
+        if num_outputs is not None and (isinstance(num_outputs, bool)
+                                        or not isinstance(num_outputs, int) or num_outputs <= 0):
+            raise ValueError(f"{path}: num_outputs must be a positive int or None, "
+                             f"got {num_outputs!r}")
+        if isinstance(depth_multiplier, bool) or not isinstance(depth_multiplier, int) \
+                or depth_multiplier <= 0:
+            raise ValueError(f"{path}: depth_multiplier must be a positive int, "
+                             f"got {depth_multiplier!r}")
+        geometry = _geometry(path, inputs, kernel_size, stride, padding, rate,
+                             "separable_conv2d", channels_last)
+        layer = ls.create(SeparableConvolution2D(
+            path, geometry[0], num_outputs, depth_multiplier, *geometry[1:],
+            activation_fn if normalizer_fn is None else None, channels_last))
+        _create_separable_variables(layer, inputs.dtype, normalizer_fn is None,
+                                    weights_initializer, pointwise_initializer,
+                                    weights_regularizer, biases_initializer, biases_regularizer,
+                                    variables_collections, trainable)
+        return layer
+
+    return call_layer(inputs, scope, "SeparableConv2d", reuse, new_layer, normalizer_fn,
+                      normalizer_params, activation_fn, outputs_collections)
+
+
+def _create_separable_variables(layer, dtype, with_biases, weights_initializer,
+                                pointwise_initializer, weights_regularizer, biases_initializer,
+                                biases_regularizer, variables_collections, trainable) -> None:
+    """TF-Slim's variables, in its order; both kernels in the 'weights' collections."""
+    kh, kw = layer.kernel_size
+    channels = layer.in_channels * layer.depth_multiplier
+    weights_collections = variables_collections_for(variables_collections, "weights")
+    model_variable("depthwise_weights", shape=[kh, kw, layer.in_channels, layer.depth_multiplier],
+                   dtype=dtype, initializer=weights_initializer, regularizer=weights_regularizer,
+                   trainable=trainable, collections=weights_collections,
+                   layout=depthwise_layout(layer.depth_multiplier))
+    num_outputs = channels
+    if layer.num_outputs is not None:
+        num_outputs = layer.num_outputs
+        model_variable("pointwise_weights", shape=[1, 1, channels, num_outputs], dtype=dtype,
+                       initializer=pointwise_initializer or weights_initializer,
+                       regularizer=weights_regularizer, trainable=trainable,
+                       collections=weights_collections, layout="conv")
+    if with_biases and biases_initializer is not None:
+        model_variable("biases", shape=[num_outputs], dtype=dtype, initializer=biases_initializer,
+                       regularizer=biases_regularizer, trainable=trainable,
+                       collections=variables_collections_for(variables_collections, "biases"))
+
+
+@add_arg_scope
+def convolution2d_in_plane(inputs: torch.Tensor, kernel_size, stride=1, padding="SAME",
+                           activation_fn=F.relu, normalizer_fn=None, normalizer_params=None,
+                           weights_initializer=xavier_initializer(), weights_regularizer=None,
+                           biases_initializer=zeros_initializer(), biases_regularizer=None,
+                           reuse=None, variables_collections=None, outputs_collections=None,
+                           trainable: bool = True, scope: Optional[str] = None) -> torch.Tensor:
+    """The same 2-D kernel applied to every channel of ``[N, C, H, W]`` on its own.
+
+    Useful for channel-independent filters such as image gradients. Variables
+    ``weights [kh, kw, 1, 1]`` (one kernel, shared) and ``biases [C]``;
+    default scope ``ConvInPlane``. Other arguments: as ``slim.conv2d``.
+
+    Example (vertical differences, ``kernel=[1, -1]`` of the TF-Slim docstring):
+        >>> with slim.Graph():
+        ...     image = torch.tensor([[1., 2.], [4., 8.]]).expand(1, 3, 2, 2)
+        ...     grad = conv2d_in_plane(image, [2, 1], activation_fn=None,
+        ...                            weights_initializer=slim.constant_initializer([1., -1.]))
+        >>> grad[0, 2].tolist()       # row 0 - row 1; row 1 - (padding below)
+        [[-3.0, -6.0], [4.0, 8.0]]
+    """
+    def new_layer(ls):
+        geometry = _geometry(ls.path, inputs, kernel_size, stride, padding, 1,
+                             "conv2d_in_plane", False)
+        layer = ls.create(ConvolutionInPlane(ls.path, *geometry[:-1],
+                                             activation_fn if normalizer_fn is None else None))
+        create_weights_and_biases([*layer.kernel_size, 1, 1], "conv", layer.in_channels,
+                                  inputs.dtype, normalizer_fn is None, weights_initializer,
+                                  weights_regularizer, biases_initializer, biases_regularizer,
+                                  variables_collections, trainable)
+        return layer
+
+    return call_layer(inputs, scope, "ConvInPlane", reuse, new_layer, normalizer_fn,
+                      normalizer_params, activation_fn, outputs_collections)
+
+
+separable_conv2d = separable_convolution2d
+conv2d_in_plane = convolution2d_in_plane
