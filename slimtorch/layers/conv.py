@@ -196,7 +196,9 @@ def convolution2d(inputs: torch.Tensor, num_outputs: int, kernel_size, stride=1,
         rate: dilation; a rate above 1 needs stride 1, as in TF-Slim.
         activation_fn: applied last; ``None`` for a linear layer. Default ReLU.
         normalizer_fn: e.g. ``slim.batch_norm``; replaces the biases and runs
-            inside this layer's scope (``conv1/BatchNorm/...``).
+            inside this layer's scope (``conv1/BatchNorm/...``). It always
+            receives the channels-first output, so leave ``data_format`` out
+            of ``normalizer_params``.
         weights_initializer, biases_initializer: TF-layout initializers
             (Xavier and zeros); ``biases_initializer=None`` creates no biases.
         weights_regularizer, biases_regularizer: penalties for the losses.
