@@ -33,47 +33,7 @@ from .initializers import (
     xavier_initializer_conv2d,
     zeros_initializer,
 )
-from .layers import (
-    avg_pool2d,
-    avg_pool3d,
-    batch_norm,
-    bias_add,
-    conv1d,
-    conv2d,
-    conv2d_in_plane,
-    conv2d_transpose,
-    conv3d,
-    conv3d_transpose,
-    convolution,
-    convolution1d,
-    convolution2d,
-    convolution2d_in_plane,
-    convolution2d_transpose,
-    convolution3d,
-    convolution3d_transpose,
-    dropout,
-    elu,
-    flatten,
-    fully_connected,
-    group_norm,
-    instance_norm,
-    layer_norm,
-    linear,
-    max_pool2d,
-    max_pool3d,
-    maxout,
-    one_hot_encoding,
-    relu,
-    relu6,
-    repeat,
-    scale_gradient,
-    separable_conv2d,
-    separable_convolution2d,
-    softmax,
-    spatial_softmax,
-    stack,
-    unit_norm,
-)
+from .layers import *  # noqa: F401,F403  (the names in layers.__all__, exported below)
 from .model import Model, slim_name_to_state_dict_key, state_dict_key_to_slim_name
 from .regularizers import l1_l2_regularizer, l1_regularizer, l2_regularizer, sum_regularizer
 from .scopes import AUTO_REUSE, VariableScope, get_variable_scope, variable_scope
@@ -116,14 +76,6 @@ __all__ = [
     "get_trainable_variables", "get_unique_variable", "get_variable_full_name", "get_variables",
     "get_variables_by_name", "get_variables_by_suffix", "get_variables_to_restore",
     "global_variable", "local_variable", "model_variable", "variable",
-    # layers
-    "avg_pool2d", "avg_pool3d", "batch_norm", "bias_add", "conv1d", "conv2d", "conv2d_in_plane",
-    "conv2d_transpose", "conv3d", "conv3d_transpose", "convolution", "convolution1d",
-    "convolution2d", "convolution2d_in_plane", "convolution2d_transpose", "convolution3d",
-    "convolution3d_transpose", "dropout", "elu", "flatten", "fully_connected", "group_norm",
-    "instance_norm", "layer_norm", "linear", "max_pool2d", "max_pool3d", "maxout",
-    "one_hot_encoding", "relu", "relu6", "repeat", "scale_gradient", "separable_conv2d",
-    "separable_convolution2d", "softmax", "spatial_softmax", "stack", "unit_norm",
     # initializers and regularizers
     "constant_initializer", "ones_initializer", "random_normal_initializer",
     "random_uniform_initializer", "truncated_normal_initializer", "variance_scaling_initializer",
@@ -133,3 +85,4 @@ __all__ = [
     "initializers", "layers", "losses", "regularizers", "utils",
     "__version__",
 ]
+__all__ += layers.__all__  # every layer and layer module
