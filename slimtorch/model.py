@@ -23,11 +23,13 @@ plain module: ``parameters()``, ``state_dict()``, ``.to()``, ``train()``/
 from __future__ import annotations
 
 from collections import OrderedDict
+from contextlib import nullcontext
 from typing import Any, Callable, Optional, Sequence, Union
 
 import torch
 from torch import nn
 
+from .arg_scope import arg_scope, current_arg_scope
 from .graph import Variable
 from .initializers import run_initializer
 from .scopes import APPLY, BUILD, Frame, current_frame, frame_scope
@@ -74,6 +76,8 @@ class Model(nn.Module):
         self.fn_kwargs = fn_kwargs
         self.fn_name = getattr(fn, "__name__", type(fn).__name__)
         self._prefix: Optional[str] = None
+        self._arg_scope: dict = {}
+        self._merged_scope: Optional[tuple] = None
         self._records: list = []
 
     @property
@@ -128,8 +132,11 @@ class Model(nn.Module):
         if prefix:
             frame.push(prefix, None)
         call_kwargs = {**self.fn_kwargs, **kwargs} if kwargs else self.fn_kwargs
+        if not self.built:
+            self._arg_scope = current_arg_scope()  # never mutated once its block exits
+        scope = self._call_scope()
         try:
-            with frame_scope(frame):
+            with frame_scope(frame), (nullcontext() if scope is None else arg_scope(scope)):
                 outputs = self.fn(*args, **call_kwargs)
         except BaseException:
             if mode == BUILD:
@@ -142,6 +149,25 @@ class Model(nn.Module):
             if key not in frame.output_keys:
                 outer.collections.setdefault(key, []).extend(values)
         return outputs
+
+    def _call_scope(self) -> Optional[dict]:
+        """The arg_scope a call runs under: the one the model was built under,
+        with the caller's scope layered on top (so ``arg_scope([slim.dropout],
+        is_training=False)`` around a call still works). Like a TF graph, a
+        model called outside its build scope keeps its scoped normalizers and
+        activations. None: the current scope already is that."""
+        built, current = self._arg_scope, current_arg_scope()
+        if current is built or not built:
+            return None
+        if not current:
+            return built
+        cached = self._merged_scope
+        if cached is not None and cached[0] is current and cached[1] is built:
+            return cached[2]
+        merged = {key: {**built.get(key, {}), **current.get(key, {})}
+                  for key in {**built, **current}}
+        self._merged_scope = (current, built, merged)
+        return merged
 
     def _roll_back(self, frame: Frame) -> None:
         """Undoes a failed build so the model can be built again."""

@@ -46,12 +46,12 @@ def test_batch_norm_default_variables_have_no_gamma():
 def test_batch_norm_moving_statistics_are_buffers_in_the_state_dict():
     net = slim.Model(lambda x: batch_norm(x, scale=True, scope='bn'))
     net(torch.randn(4, 3, 2, 2))
-    assert [n for n, _ in net.named_parameters()] == ['bn.beta', 'bn.gamma']
+    assert [n for n, _ in net.named_parameters()] == ['bn.gamma', 'bn.beta']
     assert [n for n, _ in net.named_buffers()] == ['bn.moving_mean', 'bn.moving_variance']
-    assert list(net.state_dict()) == ['bn.beta', 'bn.gamma', 'bn.moving_mean',
+    assert list(net.state_dict()) == ['bn.gamma', 'bn.beta', 'bn.moving_mean',
                                       'bn.moving_variance']
     assert [v.name for v in slim.get_variables_to_restore()] == [
-        'bn/beta', 'bn/gamma', 'bn/moving_mean', 'bn/moving_variance']
+        'bn/gamma', 'bn/beta', 'bn/moving_mean', 'bn/moving_variance']
 
 
 def test_batch_norm_initial_values_initializers_regularizers_collections():
@@ -176,7 +176,7 @@ def test_conv2d_with_batch_norm_equals_bias_free_conv_then_batch_norm():
     x = torch.randn(4, 3, 6, 6)
     y = slim.conv2d(x, 5, [3, 3], normalizer_fn=batch_norm,
                     normalizer_params={'scale': True, 'decay': 0.9}, scope='conv1')
-    assert names() == ['conv1/weights', 'conv1/BatchNorm/beta', 'conv1/BatchNorm/gamma',
+    assert names() == ['conv1/weights', 'conv1/BatchNorm/gamma', 'conv1/BatchNorm/beta',
                        'conv1/BatchNorm/moving_mean', 'conv1/BatchNorm/moving_variance']
     conv = slim.conv2d(x, 5, [3, 3], activation_fn=None, biases_initializer=None,
                        weights_initializer=var('conv1/weights').permute(2, 3, 1, 0).detach(),
@@ -357,3 +357,16 @@ def test_group_norm_errors_name_the_scope():
         group_norm(x, groups=3, reduction_axes=(1, 2), scope='g2')
     with pytest.raises(ValueError, match=r"^g3: channels_axis \(4\)"):
         group_norm(x, groups=3, channels_axis=4, scope='g3')
+
+
+@pytest.mark.parametrize("shape, kwargs, order", [
+    ((2, 3, 4, 4), {}, ["gamma", "beta"]),                           # TF-Slim's Keras-style path
+    ((2, 3, 4, 4), {"updates_collections": None}, ["beta", "gamma"]),  # its fused op
+    ((2, 3), {}, ["beta", "gamma"]),                                  # rank 2: fused op
+    ((2, 3, 4, 4), {"fused": False}, ["gamma", "beta"]),
+    ((2, 3, 4), {}, ["gamma", "beta"]),                               # rank 3: Keras-style
+])
+def test_batch_norm_creates_variables_in_tf_slims_order(shape, kwargs, order):
+    slim.batch_norm(torch.randn(*shape), scale=True, scope="bn", **kwargs)
+    names = [v.name.split("/")[-1] for v in slim.get_model_variables()]
+    assert names == order + ["moving_mean", "moving_variance"]

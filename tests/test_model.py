@@ -282,3 +282,21 @@ def test_explicit_build_changes_no_state():
     assert torch.equal(net.c.BatchNorm.moving_mean, torch.zeros(4))
     net(torch.randn(8, 3, 6, 6))  # a real call trains: statistics move
     assert not torch.equal(net.c.BatchNorm.moving_mean, torch.zeros(4))
+
+
+def test_a_built_model_keeps_the_arg_scope_it_was_built_under():
+    """Calling a model outside the arg_scope it was built in must not silently
+    drop the scoped normalizer and activation (TF's graph keeps them too)."""
+    def net(x):
+        return slim.conv2d(x, 4, [3, 3], scope="conv")
+    with slim.arg_scope([slim.conv2d], activation_fn=None, normalizer_fn=slim.batch_norm):
+        model = slim.Model(net)
+        x = torch.randn(2, 3, 5, 5)
+        model.eval()
+        inside = model(x)
+    outside = model(x)
+    assert torch.equal(inside, outside)
+    assert (outside < 0).any()       # activation_fn=None kept (no ReLU applied)
+    with slim.arg_scope([slim.batch_norm], is_training=True):   # a call-time scope layers on top
+        model(x)
+    assert not torch.equal(model(x), inside)   # ... so batch norm updated its moving statistics

@@ -66,15 +66,27 @@ def _check_keys(scope: str, what: str, given, allowed) -> dict:
 
 
 def _create_beta_gamma(shape, dtype, center: bool, scale: bool, initializers: dict,
-                       regularizers: dict, variables_collections, trainable: bool) -> None:
-    """``beta`` (zeros) if ``center`` and ``gamma`` (ones) if ``scale``, in the layer's scope."""
-    for name, wanted, default in (("beta", center, zeros_initializer()),
-                                  ("gamma", scale, ones_initializer())):
+                       regularizers: dict, variables_collections, trainable: bool,
+                       gamma_first: bool = False) -> None:
+    """``beta`` (zeros) if ``center`` and ``gamma`` (ones) if ``scale``, in the
+    layer's scope; ``gamma_first`` reproduces TF's creation order where TF-Slim
+    builds a Keras-style layer (so variable lists line up with TF-Slim's)."""
+    pair = [("beta", center, zeros_initializer()), ("gamma", scale, ones_initializer())]
+    for name, wanted, default in (pair[::-1] if gamma_first else pair):
         if wanted:
             model_variable(name, shape=list(shape), dtype=dtype,
                            initializer=initializers.get(name, default),
                            regularizer=regularizers.get(name), trainable=trainable,
                            collections=variables_collections_for(variables_collections, name))
+
+
+def _uses_keras_layer(rank: int, fused, updates_collections) -> bool:
+    """Whether TF-Slim's ``batch_norm`` would build its Keras-style layer
+    (which creates ``gamma`` before ``beta``) rather than its own fused op: for
+    rank-4 inputs with the default ``updates_collections``, or ``fused=False``,
+    or ranks other than 2 and 4."""
+    fusable = fused is not False and rank in (2, 4)
+    return not (fusable and (rank == 2 or updates_collections != GraphKeys.UPDATE_OPS))
 
 
 def _normalize(x, mean, variance, beta, gamma, epsilon):
@@ -135,6 +147,13 @@ class BatchNorm(_Normalization):
             outputs = self._train_with_biased_update(x, gamma, beta)
         else:
             epsilon = max(self.epsilon, _FUSED_MIN_EPSILON) if fused else self.epsilon
+            if x.device.type != "cpu" and (gamma is None or beta is None):
+                # cuDNN's batch-norm backward fails on a missing weight or bias
+                # ("tensor does not have a device", torch 2.11 on an H100):
+                # pass the identity scale/shift TF-Slim's no-gamma layer means.
+                like = self._buffers["moving_mean"]   # float32 under autocast too
+                gamma = torch.ones_like(like) if gamma is None else gamma
+                beta = torch.zeros_like(like) if beta is None else beta
             outputs = F.batch_norm(x, self._buffers["moving_mean"],
                                    self._buffers["moving_variance"], gamma, beta, training,
                                    1.0 - self.decay, epsilon)
@@ -233,7 +252,8 @@ def batch_norm(inputs: torch.Tensor, decay: float = 0.999, center: bool = True,
         layer = ls.create(BatchNorm(path, channels, data_format, float(decay), epsilon,
                                     fused is not False, activation_fn))
         _create_beta_gamma([channels], inputs.dtype, center, scale, initializers, regularizers,
-                           variables_collections, trainable)
+                           variables_collections, trainable,
+                           gamma_first=_uses_keras_layer(inputs.dim(), fused, updates_collections))
         for name, default in (("moving_mean", zeros_initializer()),
                               ("moving_variance", ones_initializer())):
             model_variable(name, shape=[channels], dtype=inputs.dtype,
