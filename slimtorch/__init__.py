@@ -12,6 +12,7 @@ fine-tuning models, on PyTorch.
 """
 
 from . import initializers, layers, losses, regularizers, utils
+from . import checkpoint, nets
 from .arg_scope import (
     ScopedArgumentError,
     add_arg_scope,
@@ -21,6 +22,7 @@ from .arg_scope import (
     current_arg_scope,
     has_arg_scope,
 )
+from .checkpoint import assign_from_checkpoint, assign_from_checkpoint_fn
 from .graph import Graph, GraphKeys, Variable, get_default_graph, reset_default_graph
 from .initializers import (
     constant_initializer,
@@ -81,8 +83,10 @@ __all__ = [
     "random_uniform_initializer", "truncated_normal_initializer", "variance_scaling_initializer",
     "xavier_initializer", "xavier_initializer_conv2d", "zeros_initializer",
     "l1_l2_regularizer", "l1_regularizer", "l2_regularizer", "sum_regularizer",
+    # checkpoints
+    "assign_from_checkpoint", "assign_from_checkpoint_fn",
     # submodules
-    "initializers", "layers", "losses", "regularizers", "utils",
+    "checkpoint", "initializers", "layers", "losses", "nets", "regularizers", "utils",
     "__version__",
 ]
 __all__ += layers.__all__  # every layer and layer module

@@ -2,11 +2,15 @@
 
 import importlib.util
 import pathlib
+import sys
+
+import pytest
 
 SCRIPTS = pathlib.Path(__file__).resolve().parents[1] / "scripts"
 
 
 def load(name):
+    sys.path.insert(0, str(SCRIPTS))   # scripts import their sibling modules
     spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -32,3 +36,38 @@ def test_define_vgg16_recipe(capsys):
     assert out[0].split()[:2] == ["vgg16/conv1/conv1_1/weights", "[64,"]
     assert out[-2].split()[:2] == ["vgg16/fc8/biases", "[20]"]
     assert out[-1] == "32 variables, 134,342,484 parameters, 16 regularization losses"
+
+
+@pytest.mark.slow
+def test_bench_checkpoint_runs(capsys, tmp_path):
+    load("bench_checkpoint").main(["--repeats", "1", "--dir", str(tmp_path), "--warm"])
+    out = capsys.readouterr().out
+    assert "slimtorch convs only" in out and "torch.load(mmap) full" in out
+    assert list(tmp_path.iterdir()) == []   # cleaned up
+
+
+def test_parity_and_fixture_scripts_import_without_tensorflow():
+    # They import TensorFlow only inside run_tf_net; the helpers must load here.
+    parity = load("check_tf_parity")
+    assert parity.num_classes_for("inception_v3") == 1001
+    assert parity.num_classes_for("vgg_16") == 1000
+    assert set(parity.TF_NETS) == set(__import__("slimtorch.nets.nets_factory",
+                                                 fromlist=["x"]).network_names())
+
+
+def test_bench_build_runs(capsys):
+    load("bench_build").main(["--nets", "lenet,cifarnet", "--repeats", "1"])
+    out = capsys.readouterr().out
+    assert "lenet" in out and "slowest meta build" in out
+
+
+def test_gpu_check_script_is_valid_bash():
+    import subprocess
+    subprocess.run(["bash", "-n", str(SCRIPTS / "gpu_check.sh")], check=True)
+
+
+def test_bench_zoo_runs_on_cpu(capsys):
+    load("bench_zoo").main(["--nets", "mobilenet_v2", "--batch", "1", "--repeats", "1",
+                            "--warmup", "0", "--train"])
+    out = capsys.readouterr().out
+    assert "| mobilenet_v2 | eval |" in out and "| mobilenet_v2 | train |" in out

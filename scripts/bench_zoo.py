@@ -1,0 +1,221 @@
+"""Zoo nets: slimtorch vs torchvision (and, with ``--tf``, TF-Slim), side by side.
+
+For each net, an eval-mode forward pass and (``--train``) one training step
+(forward, cross-entropy, backward, SGD with momentum) are timed for the
+slimtorch net and torchvision's equivalent, alternating the two in one
+process; the median of ``--repeats`` is printed with the ratio. Where the
+weights map (VGG) torchvision's weights are loaded into slimtorch and the
+outputs are checked equal first. On CUDA, images/s and achieved TFLOP/s (FLOPs
+counted by ``torch.utils.flop_counter``) against the card's peak are printed.
+
+    python scripts/bench_zoo.py --nets vgg_16,resnet_v1_50,inception_v3 --batch 8
+    python scripts/bench_zoo.py --device cuda --batch 64 --amp bf16 --channels-last --train
+    python scripts/bench_zoo.py --tf --research-slim /path/to/models/research/slim
+
+torchvision's ResNet-50 is "v1.5" (stride in the 3x3 conv) and its Inception
+v3 has 1000 classes: same layer types and nearly the same FLOPs, not the same
+function, so those pairs compare speed only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+import torchvision
+
+import slimtorch as slim
+from slimtorch.checkpoint.torchvision_names import from_torchvision
+from slimtorch.nets import nets_factory
+from slimtorch.nets.random_weights import assign_random_weights
+
+# slimtorch net -> (torchvision constructor and kwargs, classes, image size)
+PAIRS = {
+    "vgg_16": ("vgg16", {}, 1000),
+    "resnet_v1_50": ("resnet50", {}, 1000),
+    "inception_v3": ("inception_v3", {"aux_logits": False, "init_weights": False}, 1000),
+    "mobilenet_v1": (None, {}, 1001),
+    "mobilenet_v2": ("mobilenet_v2", {}, 1000),
+}
+# Dense peak TFLOP/s by (card, dtype): datasheet numbers (SXM), for the "% of peak" column.
+PEAK_TFLOPS = {("H100", "fp32"): 67.0, ("H100", "tf32"): 494.7, ("H100", "bf16"): 989.4,
+               ("H200", "fp32"): 67.0, ("H200", "tf32"): 494.7, ("H200", "bf16"): 989.4}
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def make_slimtorch(name, classes, device, torchvision_model=None):
+    with slim.Graph():
+        network_fn = nets_factory.get_network_fn(name, classes)
+        size = network_fn.default_image_size
+        network_fn.build((1, 3, size, size), device="meta").to_empty(device=device)
+        if name.startswith("vgg") and torchvision_model is not None:
+            tensors = from_torchvision(torchvision_model.state_dict(), name)
+            with torch.no_grad():
+                for var_name, var in network_fn.named_variables().items():
+                    var.copy_(tensors[var_name])
+        else:
+            assign_random_weights(network_fn)
+    return network_fn, size
+
+
+def make_torchvision(name, device):
+    constructor, kwargs, classes = PAIRS[name]
+    if constructor is None:
+        return None
+    return getattr(torchvision.models, constructor)(weights=None, num_classes=classes,
+                                                    **kwargs).to(device)
+
+
+def logits_of(output):
+    return output[0] if isinstance(output, tuple) else output
+
+
+def step_fn(model, images, labels, train: bool, optimizer, autocast):
+    if not train:
+        def run():
+            with torch.no_grad(), autocast():
+                return logits_of(model(images))
+        return run
+
+    def run():
+        with autocast():
+            loss = F.cross_entropy(logits_of(model(images)).float(), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return loss
+    return run
+
+
+def count_flops(fn) -> int:
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def time_pair(fns: dict, device, repeats: int, warmup: int) -> dict:
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    synchronize(device)
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():   # alternate, so drift hits both alike
+            synchronize(device)
+            start = time.perf_counter()
+            fn()
+            synchronize(device)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def peak_for(device, dtype_name: str):
+    if device.type != "cuda":
+        return None
+    card = torch.cuda.get_device_name(device)
+    return next((v for (k, d), v in PEAK_TFLOPS.items() if k in card and d == dtype_name), None)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nets", default="vgg_16,resnet_v1_50,inception_v3,mobilenet_v1")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--train", action="store_true", help="also time a training step")
+    parser.add_argument("--channels-last", action="store_true", help="NHWC memory format, both sides")
+    parser.add_argument("--amp", choices=["bf16", "fp16"], help="autocast dtype")
+    parser.add_argument("--compile", action="store_true", help="torch.compile both models")
+    parser.add_argument("--tf", action="store_true", help="also TF-Slim (needs tensorflow, tf_slim)")
+    parser.add_argument("--research-slim", help="research/slim's directory (with --tf)")
+    args = parser.parse_args(argv)
+
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(args.amp)
+    dtype_name = args.amp or ("tf32" if device.type == "cuda" else "fp32")
+    peak = peak_for(device, dtype_name)
+
+    def autocast():
+        if amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device.type, dtype=amp_dtype)
+
+    print(f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'}"
+          f", {torch.get_num_threads()} threads), torch {torch.__version__}, batch {args.batch}, "
+          f"{dtype_name}{', channels_last' if args.channels_last else ''}"
+          f"{', compiled' if args.compile else ''}; median of {args.repeats}", flush=True)
+    header = (f"| net | step | slimtorch ms | torchvision ms | ratio | slimtorch img/s |"
+              f" TFLOP/s |{' % peak |' if peak else ''}")
+    rows = []
+    for name in args.nets.split(","):
+        torch.manual_seed(0)
+        tv = make_torchvision(name, device)
+        classes = PAIRS.get(name, (None, {}, 1001))[2]
+        net, size = make_slimtorch(name, classes, device, tv)
+        images = torch.randn(args.batch, 3, size, size, device=device)
+        labels = torch.randint(0, classes, (args.batch,), device=device)
+        models = {"slimtorch": net}
+        if tv is not None:
+            models["torchvision"] = tv
+        for model in models.values():
+            if args.channels_last:
+                model.to(memory_format=torch.channels_last)
+        if args.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        if name.startswith("vgg") and tv is not None:
+            with torch.no_grad():
+                a, b = net.eval()(images)[0].float(), tv.eval()(images).float()
+            error = ((a - b).norm() / b.norm()).item()
+            tolerance = 1e-4 if amp_dtype is None and device.type == "cpu" else 2e-2
+            if error > tolerance:
+                sys.exit(f"{name}: slimtorch and torchvision outputs differ ({error:.1e})")
+        for train in ([False, True] if args.train else [False]):
+            fns = {}
+            for label, model in models.items():
+                model.train(train)
+                callable_model = torch.compile(model) if args.compile else model
+                optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9) if train else None
+                fns[label] = step_fn(callable_model, images, labels, train, optimizer, autocast)
+            # A training step is counted as 3x the forward FLOPs (forward + 2x backward).
+            net.eval()
+            flops = count_flops(step_fn(net, images, labels, False, None, autocast)) * (3 if train else 1)
+            net.train(train)
+            medians = time_pair(fns, device, args.repeats, args.warmup)
+            mine, theirs = medians["slimtorch"], medians.get("torchvision")
+            row = (f"| {name} | {'train' if train else 'eval'} | {mine * 1e3:.1f} | "
+                   f"{theirs * 1e3:.1f} | {mine / theirs:.3f} |" if theirs else
+                   f"| {name} | {'train' if train else 'eval'} | {mine * 1e3:.1f} | – | – |")
+            tflops = flops / mine / 1e12
+            row += f" {args.batch / mine:.0f} | {tflops:.1f} |"
+            if peak:
+                row += f" {100 * tflops / peak:.0f}% |"
+            rows.append(row)
+            print(row, flush=True)
+        if args.tf:
+            sys.path.insert(0, __file__.rsplit("/", 1)[0])
+            from tf_slim_reference import time_tf_net
+            seconds = time_tf_net(name, args.batch, size, classes, args.repeats, args.research_slim)
+            print(f"| {name} | eval | TF-Slim {seconds * 1e3:.1f} ms | slimtorch/TF-Slim "
+                  f"{medians['slimtorch'] / seconds:.3f} |", flush=True)
+        del net, tv, models, fns
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    print("\n" + header + "\n" + "|---" * (header.count("|") - 1) + "|\n" + "\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""Runs TF-Slim's nets (TensorFlow 1-style graphs) for the parity checks.
+
+Not imported by slimtorch: only ``check_tf_parity.py`` and
+``make_tf_fixtures.py`` use it, where ``tensorflow`` and ``tf_slim`` are
+installed. Every net comes from a local copy of
+``tensorflow/models/research/slim`` (its ``nets`` package on
+``--research-slim``; TF1 imports rewritten for TF2: ``import
+tensorflow.compat.v1 as tf``, ``import tf_slim as slim``): research/slim's
+versions are the ones its ``nets_factory`` and released checkpoints use, and
+they have the options (``global_pool``, ``num_classes=0``) and end points
+(``AvgPool_1a``, ``global_pool``) that ``tf_slim.nets``' older copies lack.
+Their variables are the same.
+
+Both sides get identical weights without a checkpoint: every TF variable is
+set to ``slimtorch.nets.random_weights.random_value(name, shape, seed)``, the
+same values ``assign_random_weights`` puts in the slimtorch net.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# name -> (module, function, arg_scope function); modules under 'nets.' are research/slim's.
+TF_NETS = {
+    "alexnet_v2": ("nets.alexnet", "alexnet_v2", "alexnet_v2_arg_scope"),
+    "overfeat": ("nets.overfeat", "overfeat", "overfeat_arg_scope"),
+    "vgg_a": ("nets.vgg", "vgg_a", "vgg_arg_scope"),
+    "vgg_16": ("nets.vgg", "vgg_16", "vgg_arg_scope"),
+    "vgg_19": ("nets.vgg", "vgg_19", "vgg_arg_scope"),
+    "inception_v1": ("nets.inception_v1", "inception_v1", "inception_v1_arg_scope"),
+    "inception_v2": ("nets.inception_v2", "inception_v2", "inception_v2_arg_scope"),
+    "inception_v3": ("nets.inception_v3", "inception_v3", "inception_v3_arg_scope"),
+    "inception_v4": ("nets.inception_v4", "inception_v4", "inception_v4_arg_scope"),
+    "inception_resnet_v2": ("nets.inception_resnet_v2", "inception_resnet_v2",
+                            "inception_resnet_v2_arg_scope"),
+    **{f"resnet_v{v}_{d}": (f"nets.resnet_v{v}", f"resnet_v{v}_{d}", "resnet_arg_scope")
+       for v in (1, 2) for d in (50, 101, 152, 200)},
+    **{name: ("nets.mobilenet_v1", name, "mobilenet_v1_arg_scope")
+       for name in ("mobilenet_v1", "mobilenet_v1_075", "mobilenet_v1_050", "mobilenet_v1_025")},
+    "mobilenet_v2": ("nets.mobilenet.mobilenet_v2", "mobilenet", "training_scope"),
+    "mobilenet_v2_140": ("nets.mobilenet.mobilenet_v2", "mobilenet_v2_140", "training_scope"),
+    "mobilenet_v2_035": ("nets.mobilenet.mobilenet_v2", "mobilenet_v2_035", "training_scope"),
+    "cifarnet": ("nets.cifarnet", "cifarnet", "cifarnet_arg_scope"),
+    "lenet": ("nets.lenet", "lenet", "lenet_arg_scope"),
+}
+
+
+def import_tf(research_slim=None):
+    """``(tf.compat.v1, tf_slim)`` in graph mode; adds ``research_slim`` to the path."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # torch._dynamo and triton (imported lazily by torch on the first
+    # meta-device batch norm) must be loaded before TensorFlow: the other
+    # order segfaults (TF 2.21, torch 2.14).
+    importlib.import_module("torch._dynamo")
+    if importlib.util.find_spec("triton") is not None:
+        importlib.import_module("triton")
+    import tf_keras
+    import tf_keras.src.legacy_tf_layers as legacy_layers
+    # tf_slim 1.1 imports tf_keras.legacy_tf_layers, which TF 2.21's tf_keras moved.
+    sys.modules.setdefault("tf_keras.legacy_tf_layers", legacy_layers)
+    del tf_keras
+    import tensorflow.compat.v1 as tf
+    tf.disable_v2_behavior()
+    tf.get_logger().setLevel("ERROR")
+    import tf_slim
+    if research_slim:
+        sys.path.insert(0, research_slim)
+    return tf, tf_slim
+
+
+@dataclass
+class TFResult:
+    logits: np.ndarray
+    end_points: dict = field(default_factory=dict)   # NCHW for 4-D values
+    variables: list = field(default_factory=list)    # [(name, shape)] in creation order
+
+
+def run_tf_net(name, images_nchw: np.ndarray, num_classes, seed: int = 0, research_slim=None,
+               save_to=None, **kwargs) -> TFResult:
+    """Builds net ``name`` as research/slim's ``nets_factory`` does (eval mode),
+    sets every variable to its deterministic random value, runs ``images``.
+    With ``save_to`` (a prefix) it also writes a TF V2 checkpoint there with
+    ``tf.train.Saver``, as TF-Slim's training did."""
+    from slimtorch.nets.random_weights import random_value
+
+    tf, slim = import_tf(research_slim)
+    module_name, fn_name, scope_name = TF_NETS[name]
+    module = importlib.import_module(module_name)
+    func, scope_fn = getattr(module, fn_name), getattr(module, scope_name)
+    graph = tf.Graph()
+    with graph.as_default():
+        images = tf.constant(np.ascontiguousarray(images_nchw.transpose(0, 2, 3, 1)))
+        scope_kwargs = {"weight_decay": 0.0}
+        # Scopes that take is_training (MobileNets) should agree with the net.
+        if "is_training" in inspect.signature(scope_fn).parameters:
+            scope_kwargs["is_training"] = False
+        with slim.arg_scope(scope_fn(**scope_kwargs)):
+            logits, end_points = func(images, num_classes=num_classes, is_training=False, **kwargs)
+        variables = tf.global_variables()
+        with tf.Session(graph=graph) as sess:
+            for var in variables:
+                var.load(random_value(var.op.name, var.shape.as_list(), seed), sess)
+            logits_value, points = sess.run((logits, dict(end_points)))
+            if save_to:
+                tf.train.Saver(variables).save(sess, save_to, write_meta_graph=False,
+                                               write_state=False)
+    if logits_value.ndim == 4 and logits_value.shape[1:3] == (1, 1):
+        logits_value = logits_value.reshape(logits_value.shape[0], -1)
+    points = {k: (v.transpose(0, 3, 1, 2) if v.ndim == 4 else v) for k, v in points.items()}
+    return TFResult(logits_value, points, [(v.op.name, v.shape.as_list()) for v in variables])
+
+
+def time_tf_net(name, batch: int, size: int, num_classes, repeats: int = 10,
+                research_slim=None) -> float:
+    """Median seconds of TF-Slim's eval-mode forward pass of net ``name``
+    (NHWC, random weights), for the benchmarks."""
+    import time
+
+    tf, slim = import_tf(research_slim)
+    module_name, fn_name, scope_name = TF_NETS[name]
+    module = importlib.import_module(module_name)
+    graph = tf.Graph()
+    with graph.as_default():
+        images = tf.placeholder(tf.float32, [batch, size, size, 3])
+        with slim.arg_scope(getattr(module, scope_name)(weight_decay=0.0)):
+            logits, _ = getattr(module, fn_name)(images, num_classes=num_classes, is_training=False)
+        with tf.Session(graph=graph) as sess:
+            sess.run(tf.global_variables_initializer())
+            feed = {images: np.random.RandomState(0).standard_normal(
+                [batch, size, size, 3]).astype(np.float32)}
+            sess.run(logits, feed)   # warm-up
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                sess.run(logits, feed)
+                times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]

@@ -1,0 +1,139 @@
+"""A checkpoint directory that works like TF's: numbered files, a ``checkpoint``
+state file naming the latest and the kept ones, the newest N kept.
+
+Every file is committed atomically, in an order that keeps the directory
+consistent at every instant: the trainer-state companion, then the weights,
+then the state file; only then are old checkpoints deleted. A crash at any
+point leaves the previous latest checkpoint readable and named.
+
+    >>> import tempfile
+    >>> manager = CheckpointManager(tempfile.mkdtemp(), max_to_keep=2)
+    >>> for step in (10, 20, 30):
+    ...     _ = manager.save({'w': torch.full((2,), float(step))}, global_step=step)
+    >>> [os.path.basename(p) for p in manager.checkpoints]
+    ['model.ckpt-20.safetensors', 'model.ckpt-30.safetensors']
+    >>> sorted(os.listdir(manager.directory))
+    ['checkpoint', 'model.ckpt-20.safetensors', 'model.ckpt-30.safetensors']
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from typing import Mapping, Optional
+
+import torch
+
+from .safetensors_store import save_checkpoint
+from .state_file import get_checkpoint_state, update_checkpoint_state
+
+__all__ = ["CheckpointManager", "trainer_state_path"]
+
+_SUFFIX = ".safetensors"
+_TRAINER_SUFFIX = ".trainer.safetensors"
+
+
+def trainer_state_path(checkpoint_path: str) -> str:
+    """The companion file holding optimizer/trainer state for a weights file.
+
+        >>> trainer_state_path('/run/model.ckpt-100.safetensors')
+        '/run/model.ckpt-100.trainer.safetensors'
+    """
+    base = checkpoint_path[: -len(_SUFFIX)] if checkpoint_path.endswith(_SUFFIX) else checkpoint_path
+    return base + _TRAINER_SUFFIX
+
+
+class CheckpointManager:
+    """Saves numbered checkpoints into ``directory`` and keeps the newest.
+
+    Args:
+        directory: created if needed. An existing state file is continued, so a
+            resumed run keeps rotating the same list.
+        max_to_keep: how many recent checkpoints to keep (None or 0: all), TF's
+            default 5.
+        keep_checkpoint_every_n_hours: additionally never delete one checkpoint
+            per this many hours (TF's ``Saver`` option).
+        basename: file name stem, ``model.ckpt`` as in TF-Slim.
+    """
+
+    def __init__(self, directory: str, max_to_keep: Optional[int] = 5,
+                 keep_checkpoint_every_n_hours: Optional[float] = None,
+                 basename: str = "model.ckpt") -> None:
+        self.directory = os.fspath(directory)
+        os.makedirs(self.directory, exist_ok=True)
+        self.max_to_keep = max_to_keep
+        self.keep_every_s = None if keep_checkpoint_every_n_hours is None \
+            else keep_checkpoint_every_n_hours * 3600.0
+        self.basename = basename
+        state = get_checkpoint_state(self.directory)
+        self._kept: list = list(state.all_model_checkpoint_paths) if state else []
+        self._last_preserved = time.time()
+
+    @property
+    def checkpoints(self) -> list:
+        """Kept checkpoint paths, oldest first."""
+        return list(self._kept)
+
+    @property
+    def latest_checkpoint(self) -> Optional[str]:
+        return self._kept[-1] if self._kept else None
+
+    def path_for(self, global_step: int) -> str:
+        return os.path.join(self.directory, f"{self.basename}-{int(global_step)}{_SUFFIX}")
+
+    def save(self, tensors: Mapping[str, torch.Tensor], global_step: int,
+             trainer_state: Optional[Mapping[str, torch.Tensor]] = None,
+             trainer_metadata: Optional[Mapping[str, str]] = None,
+             metadata: Optional[Mapping[str, str]] = None) -> str:
+        """Writes ``model.ckpt-<global_step>.safetensors`` (and the trainer-state
+        companion), makes it the latest, deletes checkpoints beyond
+        ``max_to_keep``; returns its path.
+
+        Raises:
+            OSError: naming the file that could not be written; the previous
+                checkpoint stays the latest and intact.
+        """
+        path = self.path_for(global_step)
+        companion = trainer_state_path(path)
+        try:
+            if trainer_state is not None:
+                save_checkpoint(companion, trainer_state, global_step, trainer_metadata)
+            save_checkpoint(path, tensors, global_step, metadata)
+            kept = [p for p in self._kept if p != path] + [path]
+            update_checkpoint_state(self.directory, path, kept)
+        except BaseException:
+            if path not in self._kept:
+                self._remove(path, companion)
+            raise
+        self._kept = kept
+        self._rotate()
+        return path
+
+    def _rotate(self) -> None:
+        if not self.max_to_keep:
+            return
+        while len(self._kept) > self.max_to_keep:
+            oldest = self._kept.pop(0)
+            update_checkpoint_state(self.directory, self._kept[-1], self._kept)
+            if self._preserve(oldest):
+                continue
+            self._remove(oldest, trainer_state_path(oldest))
+
+    def _preserve(self, path: str) -> bool:
+        if self.keep_every_s is None:
+            return False
+        try:
+            saved_at = os.path.getmtime(path)
+        except OSError:
+            return False
+        if saved_at - self._last_preserved >= self.keep_every_s:
+            self._last_preserved = saved_at
+            return True
+        return False
+
+    @staticmethod
+    def _remove(*paths: str) -> None:
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)

@@ -1,0 +1,146 @@
+"""Builds any zoo net by name, as research/slim's ``nets_factory`` does.
+
+    >>> network_fn = get_network_fn('lenet', num_classes=10)
+    >>> network_fn.default_image_size
+    28
+    >>> logits, end_points = network_fn(torch.zeros(2, 1, 28, 28))
+    >>> logits.shape, 'Predictions' in end_points
+    (torch.Size([2, 10]), True)
+
+``network_fn`` is a :class:`slimtorch.Model` (an ``nn.Module``): its variables
+carry TF-Slim's names, so checkpoints map one to one.
+
+Differences from TF-Slim, both fixing traps:
+
+* ``is_training`` sets the module's initial ``train()``/``eval()`` mode and the
+  net follows the mode afterwards, so ``network_fn.train()`` and
+  ``network_fn.eval()`` work as in any PyTorch model. (TF-Slim fixes it when
+  the function is made.) Passing ``is_training=`` at call time still wins.
+* Arg scopes that take an ``is_training`` argument (the MobileNets') are
+  made with ``is_training=None``: their default, True, would pin batch norm
+  to training mode, since in slimtorch a scoped value beats ``eval()``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Mapping
+
+from ..arg_scope import arg_scope
+from ..model import Model
+
+__all__ = ["NetworkFn", "arg_scopes_map", "get_network_fn", "network_names", "networks_map"]
+
+# name -> (module in slimtorch.nets, net function, arg_scope function)
+_NETWORKS = {
+    "alexnet_v2": ("alexnet", "alexnet_v2", "alexnet_v2_arg_scope"),
+    "cifarnet": ("cifarnet", "cifarnet", "cifarnet_arg_scope"),
+    "overfeat": ("overfeat", "overfeat", "overfeat_arg_scope"),
+    "vgg_a": ("vgg", "vgg_a", "vgg_arg_scope"),
+    "vgg_16": ("vgg", "vgg_16", "vgg_arg_scope"),
+    "vgg_19": ("vgg", "vgg_19", "vgg_arg_scope"),
+    "inception_v1": ("inception_v1", "inception_v1", "inception_v1_arg_scope"),
+    "inception_v2": ("inception_v2", "inception_v2", "inception_v2_arg_scope"),
+    "inception_v3": ("inception_v3", "inception_v3", "inception_v3_arg_scope"),
+    "inception_v4": ("inception_v4", "inception_v4", "inception_v4_arg_scope"),
+    "inception_resnet_v2": ("inception_resnet_v2", "inception_resnet_v2",
+                            "inception_resnet_v2_arg_scope"),
+    "lenet": ("lenet", "lenet", "lenet_arg_scope"),
+    **{f"resnet_v{v}_{d}": (f"resnet_v{v}", f"resnet_v{v}_{d}", "resnet_arg_scope")
+       for v in (1, 2) for d in (50, 101, 152, 200)},
+    **{name: ("mobilenet_v1", name, "mobilenet_v1_arg_scope")
+       for name in ("mobilenet_v1", "mobilenet_v1_075", "mobilenet_v1_050", "mobilenet_v1_025")},
+    "mobilenet_v2": ("mobilenet_v2", "mobilenet", "training_scope"),
+    "mobilenet_v2_140": ("mobilenet_v2", "mobilenet_v2_140", "training_scope"),
+    "mobilenet_v2_035": ("mobilenet_v2", "mobilenet_v2_035", "training_scope"),
+}
+
+
+class _LazyFunctions(Mapping):
+    """``{name: function}`` that imports a net's module on first use, so
+    ``import slimtorch.nets.nets_factory`` stays cheap."""
+
+    def __init__(self, index: int) -> None:
+        self._index = index
+
+    def __getitem__(self, name: str):
+        entry = _NETWORKS[name]
+        module = importlib.import_module(f"{__package__}.{entry[0]}")
+        return getattr(module, entry[self._index])
+
+    def __iter__(self):
+        return iter(_NETWORKS)
+
+    def __len__(self) -> int:
+        return len(_NETWORKS)
+
+
+networks_map = _LazyFunctions(1)
+"""``{name: net function}``, research/slim's ``networks_map``."""
+arg_scopes_map = _LazyFunctions(2)
+"""``{name: arg_scope function}``, research/slim's ``arg_scopes_map``."""
+
+
+def network_names() -> list:
+    """Every name :func:`get_network_fn` accepts.
+
+        >>> 'vgg_16' in network_names(), len(network_names())
+        (True, 27)
+    """
+    return list(_NETWORKS)
+
+
+class NetworkFn(Model):
+    """A zoo net as an ``nn.Module``: ``logits, end_points = network_fn(images)``.
+
+    Attributes:
+        name: the factory name (``'vgg_16'``).
+        default_image_size: the input size the net was designed for.
+        num_classes: as given to :func:`get_network_fn`.
+    """
+
+    def __init__(self, name: str, num_classes, weight_decay: float, func, scope) -> None:
+        def network_fn(images, **kwargs):
+            with arg_scope(scope):
+                return func(images, num_classes=num_classes, **kwargs)
+        network_fn.__name__ = name
+        super().__init__(network_fn)
+        self.name = name
+        self.num_classes = num_classes
+        self.weight_decay = weight_decay
+        self.default_image_size = getattr(func, "default_image_size", None)
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, num_classes={self.num_classes}, {super().extra_repr()}"
+
+
+def get_network_fn(name: str, num_classes, weight_decay: float = 0.0,
+                   is_training: bool = False) -> NetworkFn:
+    """The net ``name`` under its arg_scope (with ``weight_decay``), as a module.
+
+    Args:
+        name: one of :func:`network_names` (``'vgg_16'``, ``'inception_v3'``, ...).
+        num_classes: logits width; 0 or None returns the pre-logits features
+            (without dropout) instead.
+        weight_decay: L2 coefficient of the net's weight regularizers.
+        is_training: the module's initial mode (``network_fn.train()`` /
+            ``.eval()`` change it later).
+
+    Raises:
+        ValueError: for an unknown name.
+
+        >>> get_network_fn('vgg16', 10)
+        Traceback (most recent call last):
+        ...
+        ValueError: Name of network unknown vgg16 (known: alexnet_v2, cifarnet, ...)
+    """
+    if name not in _NETWORKS:
+        known = ", ".join(sorted(_NETWORKS))
+        raise ValueError(f"Name of network unknown {name} (known: {known})")
+    func, scope_fn = networks_map[name], arg_scopes_map[name]
+    scope_kwargs = {"weight_decay": weight_decay}
+    if "is_training" in inspect.signature(scope_fn).parameters:
+        scope_kwargs["is_training"] = None
+    scope = scope_fn(**scope_kwargs)
+    return NetworkFn(name, num_classes, weight_decay, func, scope).train(is_training)

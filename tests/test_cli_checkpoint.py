@@ -1,0 +1,72 @@
+"""``slimtorch inspect / convert / check`` on real files."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+import torchvision
+
+import slimtorch as slim
+from slimtorch.checkpoint import load_checkpoint, save_checkpoint
+from slimtorch.cli import main
+from slimtorch.nets import nets_factory
+
+
+def test_inspect_lists_names_shapes_dtypes(tmp_path, capsys):
+    path = tmp_path / "m.safetensors"
+    save_checkpoint(str(path), {"b/biases": torch.zeros(3, dtype=torch.float16),
+                                "a/weights": torch.zeros(2, 3)}, global_step=9)
+    assert main(["inspect", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "a/weights  [2, 3]  float32",
+        "b/biases   [3]  float16",
+        "2 tensors, 9 values, format slimtorch safetensors (torch layout), global step 9"]
+
+
+def test_errors_go_to_stderr_with_status_1(tmp_path, capsys):
+    assert main(["inspect", str(tmp_path / "missing.ckpt")]) == 1
+    assert "slimtorch inspect: error: checkpoint not found" in capsys.readouterr().err
+    (tmp_path / "junk.bin").write_bytes(b"\x00" * 64)
+    assert main(["inspect", str(tmp_path / "junk.bin")]) == 1
+    assert "not a checkpoint in a supported format" in capsys.readouterr().err
+
+
+def test_check_reports_what_does_not_fit(tmp_path, capsys):
+    network_fn = nets_factory.get_network_fn("lenet", 10).build((1, 1, 28, 28))
+    tensors = dict(network_fn.named_variables())
+    tensors.pop("LeNet/conv1/biases")
+    tensors["LeNet/extra"] = torch.zeros(2)
+    tensors["LeNet/fc4/biases"] = torch.zeros(7)
+    path = tmp_path / "lenet.safetensors"
+    save_checkpoint(str(path), tensors)
+    assert main(["check", "lenet", str(path), "--num-classes", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "missing     1  LeNet/conv1/biases [32]" in out
+    assert "unexpected  1  LeNet/extra [2]" in out
+    assert "mis-shaped  1  LeNet/fc4/biases: checkpoint [7] (torch layout), model [10]" in out
+
+
+def test_module_entry_point_runs():
+    out = subprocess.run([sys.executable, "-m", "slimtorch", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    assert "inspect" in out and "convert" in out and "check" in out
+
+
+@pytest.mark.slow
+def test_convert_torchvision_vgg16_reproduces_torchvision(tmp_path):
+    torch.manual_seed(0)
+    tv = torchvision.models.vgg16().eval()
+    src, dst = tmp_path / "vgg16.pth", tmp_path / "vgg_16.safetensors"
+    torch.save(tv.state_dict(), src)
+    assert main(["convert", str(src), str(dst), "--net", "vgg_16", "--torchvision"]) == 0
+    assert load_checkpoint(str(dst)).get_variable_to_shape_map()["vgg_16/fc6/weights"] == \
+        [4096, 512, 7, 7]
+    network_fn = nets_factory.get_network_fn("vgg_16", 1000)
+    network_fn.build((1, 3, 224, 224), device="meta").materialize("cpu")
+    slim.assign_from_checkpoint(str(dst), network_fn)
+    images = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        logits, _ = network_fn(images)
+        expected = tv(images)
+    torch.testing.assert_close(logits, expected, rtol=1e-4, atol=1e-4)
