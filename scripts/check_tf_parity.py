@@ -14,13 +14,16 @@ name or TF shape differs.
 
     python scripts/check_tf_parity.py --research-slim /path/to/models/research/slim
     python scripts/check_tf_parity.py --nets vgg_16,inception_v3 --markdown
+    python scripts/check_tf_parity.py --nets vgg_16,inception_v3 --via-checkpoint
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -45,7 +48,7 @@ def input_for(name: str, batch: int, seed: int, size: int):
     return random_images(batch, 1 if name == "lenet" else 3, size, seed)
 
 
-def run_slimtorch(name, images, num_classes, seed):
+def run_slimtorch(name, images, num_classes, seed, checkpoint=None):
     import torch
 
     import slimtorch as slim
@@ -59,10 +62,13 @@ def run_slimtorch(name, images, num_classes, seed):
         network_fn.build(tuple(inputs.shape), device="meta")
         build_s = time.perf_counter() - start
         network_fn.materialize("cpu")
-        assign_random_weights(network_fn, seed)
+        if checkpoint:   # through TF's own checkpoint and slimtorch's reader
+            slim.assign_from_checkpoint(checkpoint, network_fn)
+        else:
+            assign_random_weights(network_fn, seed)
         with torch.no_grad():
             logits, end_points = network_fn(inputs)
-        variables = [(r.name, r.layout.tf_shape(r.tensor.shape)) for r in network_fn._records]
+        variables = list(network_fn.tf_shapes().items())
     points = {k: v.numpy() for k, v in end_points.items() if isinstance(v, torch.Tensor)}
     return logits.numpy(), points, variables, build_s
 
@@ -73,8 +79,13 @@ def compare(name, args):
     size = nets_factory.networks_map[name].default_image_size
     images = input_for(name, args.batch, args.seed, size)
     classes = num_classes_for(name)
-    tf_result = run_tf_net(name, images, classes, args.seed, args.research_slim)
-    logits, points, variables, build_s = run_slimtorch(name, images, classes, args.seed)
+    checkpoint = None
+    if args.via_checkpoint:
+        checkpoint = os.path.join(tempfile.mkdtemp(), f"{name}.ckpt")
+    tf_result = run_tf_net(name, images, classes, args.seed, args.research_slim, save_to=checkpoint)
+    logits, points, variables, build_s = run_slimtorch(name, images, classes, args.seed, checkpoint)
+    if checkpoint:
+        shutil.rmtree(os.path.dirname(checkpoint))
 
     tf_vars, st_vars = dict(tf_result.variables), dict(variables)
     name_problems = sorted(set(tf_vars) ^ set(st_vars))
@@ -101,6 +112,9 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--markdown", action="store_true", help="print a README table")
+    parser.add_argument("--via-checkpoint", action="store_true",
+                        help="TF saves a V2 checkpoint; slimtorch restores it with "
+                             "assign_from_checkpoint (instead of regenerating the weights)")
     args = parser.parse_args(argv)
 
     rows, failed = [], False

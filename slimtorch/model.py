@@ -187,6 +187,22 @@ class Model(nn.Module):
         """``{slim name: variable}`` in creation order."""
         return OrderedDict((r.name, r.tensor) for r in self._records)
 
+    def records(self) -> list:
+        """This model's variable records (name, tensor, layout, collections,
+        initializer, regularizer), in creation order."""
+        return list(self._records)
+
+    def tf_shapes(self) -> "OrderedDict[str, list]":
+        """``{slim name: shape in TF layout}`` (``[kh, kw, in, out]`` for conv
+        kernels): what TF-Slim's ``get_variable_to_shape_map`` would list.
+
+            >>> with slim.Graph():
+            ...     net = slim.Model(lambda x: slim.conv2d(x, 8, [3, 3], scope='c'))
+            ...     dict(net.build((1, 4, 5, 5), device='meta').tf_shapes())
+            {'c/weights': [3, 3, 4, 8], 'c/biases': [8]}
+        """
+        return OrderedDict((r.name, r.layout.tf_shape(r.tensor.shape)) for r in self._records)
+
     def regularization_losses(self) -> list[torch.Tensor]:
         """Penalties of this model's regularized variables, on current weights."""
         penalties = (r.regularizer(r.tensor) for r in self._records if r.regularizer is not None)

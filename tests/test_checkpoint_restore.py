@@ -184,3 +184,44 @@ def test_tf_layouts_are_converted_by_layer_type(tmp_path):
         y = F.conv2d(y, dw, padding=1, groups=4)
         expected = y.permute(0, 2, 3, 1).reshape(2, -1) @ dense_io
         torch.testing.assert_close(model(x), expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_guide_fine_tuning_vgg16_from_1000_to_20_classes(tmp_path):
+    """The guide's idiom on the real VGG16: restore all but fc8 from 1000 classes."""
+    from slimtorch.nets import nets_factory
+
+    path = str(tmp_path / "vgg_16_1000.safetensors")
+    with slim.Graph():
+        pretrained = nets_factory.get_network_fn("vgg_16", 1000)
+        pretrained.build((1, 3, 224, 224), device="meta").materialize("cpu")
+        save_checkpoint(path, pretrained.named_variables())
+        conv5 = pretrained.vgg_16.conv5.conv5_3.weights.detach().clone()
+        del pretrained
+    with slim.Graph():
+        network_fn = nets_factory.get_network_fn("vgg_16", 20)
+        network_fn.build((1, 3, 224, 224), device="meta").materialize("cpu")
+        variables = slim.get_variables_to_restore(exclude=["vgg_16/fc8"])
+        assert len(variables) == 30
+        report = slim.assign_from_checkpoint_fn(path, variables)()
+        assert len(report.assigned) == 30
+        assert torch.equal(network_fn.vgg_16.conv5.conv5_3.weights, conv5)
+        assert network_fn.vgg_16.fc8.weights.shape == (20, 4096, 1, 1)
+
+
+def test_tf_transposed_conv_kernel_is_converted(tmp_path):
+    """TF's conv2d_transpose kernel is [kh, kw, out, in]; torch's [in, out, kh, kw]."""
+    torch.manual_seed(2)
+    kernel_tf = torch.randn(3, 3, 5, 4)       # 4 input channels -> 5 outputs
+    path = str(tmp_path / "t.safetensors")
+    save_checkpoint(path, {"up/weights": kernel_tf}, metadata={"layout": "tf"})
+
+    def net(x):
+        return slim.conv2d_transpose(x, 5, [3, 3], stride=2, padding="VALID", activation_fn=None,
+                                     biases_initializer=None, scope="up")
+    with slim.Graph():
+        model = slim.Model(net).build((1, 4, 6, 6))
+        slim.assign_from_checkpoint(path, slim.get_variables())
+        x = torch.randn(2, 4, 6, 6)
+        expected = F.conv_transpose2d(x, kernel_tf.permute(3, 2, 0, 1), stride=2)
+        torch.testing.assert_close(model(x), expected, rtol=1e-5, atol=1e-5)

@@ -70,3 +70,41 @@ def test_convert_torchvision_vgg16_reproduces_torchvision(tmp_path):
         logits, _ = network_fn(images)
         expected = tv(images)
     torch.testing.assert_close(logits, expected, rtol=1e-4, atol=1e-4)
+
+
+def _randomize_batch_norms(model):
+    torch.manual_seed(1)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.weight.data.uniform_(0.5, 1.5)
+            module.bias.data.normal_(0, 0.1)
+            module.running_mean.normal_(0, 0.1)
+            module.running_var.uniform_(0.5, 1.5)
+    return model.eval()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("net, constructor, size, point, tv_layer", [
+    ("inception_v3", "inception_v3", 299, "MaxPool_5a_3x3", "maxpool2"),
+    ("resnet_v1_50", "resnet50", 224, "resnet_v1_50/conv1", "relu"),
+])
+def test_convert_torchvision_inception_and_resnet(tmp_path, net, constructor, size, point,
+                                                  tv_layer):
+    """Every variable maps; the stems (before the nets' padding conventions
+    diverge) compute exactly what torchvision computes."""
+    kwargs = {"init_weights": False, "transform_input": False} if net == "inception_v3" else {}
+    tv = _randomize_batch_norms(getattr(torchvision.models, constructor)(**kwargs))
+    src, dst = tmp_path / "tv.pth", tmp_path / "slim.safetensors"
+    torch.save(tv.state_dict(), src)
+    assert main(["convert", str(src), str(dst), "--net", net, "--torchvision"]) == 0
+    network_fn = nets_factory.get_network_fn(net, 1000)
+    network_fn.build((1, 3, size, size), device="meta").to_empty(device="cpu")
+    report = slim.assign_from_checkpoint(str(dst), network_fn)
+    assert len(report.assigned) == len(network_fn.variables())
+    captured = {}
+    getattr(tv, tv_layer).register_forward_hook(lambda m, i, o: captured.setdefault("x", o))
+    images = torch.randn(2, 3, size, size)
+    with torch.no_grad():
+        _, end_points = network_fn.eval()(images)
+        tv(images)
+    torch.testing.assert_close(end_points[point], captured["x"], rtol=1e-4, atol=1e-4)

@@ -38,7 +38,7 @@ def _build(name, base, size, **kwargs):
         return {
             "out": _nhwc(net.shape),
             "end_points": [(k, _nhwc(v.shape)) for k, v in end_points.items()],
-            "variables": {r.name: r.layout.tf_shape(r.tensor.shape) for r in model._records},
+            "variables": dict(model.tf_shapes()),
             "model": len(slim.get_model_variables()),
             "trainable": len(slim.get_trainable_variables()),
             "regularization": len(slim.losses.get_regularization_losses()),

@@ -42,7 +42,7 @@ def build(fn, scope=None, size=224, batch=1, **kwargs):
 
 def tf_shapes(model):
     """{name: TF-layout shape} of a built model's variables."""
-    return {r.name: r.layout.tf_shape(r.tensor.shape) for r in model._records}
+    return dict(model.tf_shapes())
 
 
 def nchw(nhwc):

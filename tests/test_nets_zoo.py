@@ -51,7 +51,7 @@ def test_variables_and_end_points_match_tf_slim(path):
     size, channels = manifest["image_size"], 1 if manifest["net"] == "lenet" else 3
     network_fn = nets_factory.get_network_fn(manifest["net"], manifest["num_classes"])
     network_fn.build((2, channels, size, size), device="meta")
-    ours = [[r.name, r.layout.tf_shape(r.tensor.shape)] for r in network_fn._records]
+    ours = [[n, s] for n, s in network_fn.tf_shapes().items()]
     assert ours == manifest["variables"]
     assert [v.name for v in slim.get_model_variables()] == [n for n, _ in manifest["variables"]]
     logits, end_points = network_fn(torch.empty(2, channels, size, size, device="meta"))

@@ -55,9 +55,8 @@ def compare_checkpoint(model, path) -> CompatibilityReport:
 def compare_with_reader(model, reader) -> CompatibilityReport:
     """:func:`compare_checkpoint` with an open reader (anything with
     ``get_variable_to_shape_map``, ``has_tensor`` and ``layout``)."""
-    records = getattr(model, "_records", None)
-    if records is not None:
-        entries = [(r.name, r.tensor, r.layout) for r in records]
+    if hasattr(model, "records"):
+        entries = [(r.name, r.tensor, r.layout) for r in model.records()]
     else:
         entries = [(name, var, IDENTITY) for name, var in dict(model).items()]
     shapes = reader.get_variable_to_shape_map()

@@ -18,7 +18,7 @@ from .errors import CheckpointError
 from .readers import load_checkpoint
 from .safetensors_store import SafetensorsReader, save_checkpoint
 from .torch_file import TorchFileReader
-from .torchvision_names import from_torchvision
+from .torchvision_names import from_torchvision, torchvision_num_classes
 
 __all__ = ["build_zoo_net", "check_checkpoint", "convert_checkpoint", "inspect_checkpoint"]
 
@@ -71,7 +71,7 @@ def build_zoo_net(net: str, num_classes=None, reference=None):
 
     model = build(num_classes or 1000)
     if num_classes is None and reference:
-        last = model._records[-1].name   # every zoo net creates its logits biases last
+        last = model.records()[-1].name   # every zoo net creates its logits biases last
         shape = reference.get(last)
         if shape is not None and len(shape) == 1 and shape[0] != 1000:
             model = build(int(shape[0]))
@@ -93,15 +93,18 @@ def convert_checkpoint(src, dst: str, net=None, num_classes=None, torchvision: b
     with load_checkpoint(src) as reader:
         tensors = {name: _torch(reader, name) for name in reader.get_variable_to_shape_map()}
         layout, step = reader.layout, getattr(reader, "global_step", None)
-    if torchvision:
-        if net is None:
-            raise CheckpointError("--torchvision needs --net (the zoo net to map names onto)")
-        tensors, layout = from_torchvision(tensors, net), "torch"
     if net is None:
+        if torchvision:
+            raise CheckpointError("--torchvision needs --net (the zoo net to map names onto)")
         save_checkpoint(dst, tensors, step, {"layout": layout})
         return f"{len(tensors)} tensors copied ({layout} layout)"
-    model = build_zoo_net(net, num_classes, {k: list(v.shape) for k, v in tensors.items()})
-    records = {r.name: r for r in model._records}
+    if torchvision:
+        model = build_zoo_net(net, num_classes or torchvision_num_classes(tensors))
+        tensors = from_torchvision(tensors, net, list(model.named_variables()))
+        layout = "torch"
+    else:
+        model = build_zoo_net(net, num_classes, {k: list(v.shape) for k, v in tensors.items()})
+    records = {r.name: r for r in model.records()}
     converted = {}
     for name, tensor in tensors.items():
         record = records.get(name)

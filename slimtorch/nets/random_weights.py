@@ -72,7 +72,7 @@ def assign_random_weights(model, seed: int = 0) -> dict:
     """
     values = {}
     with torch.no_grad():
-        for record in model._records:
+        for record in model.records():
             tensor = record.tensor
             tf_shape = record.layout.tf_shape(tensor.shape)
             value = random_value(record.name, tf_shape, seed)
