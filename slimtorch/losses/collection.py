@@ -19,24 +19,40 @@ from typing import Optional
 
 import torch
 
-from .arg_scope import add_arg_scope
-from .graph import GraphKeys
-from .scopes import current_frame
-from .variables import add_to_collection, get_collection
+from ..arg_scope import add_arg_scope
+from ..graph import GraphKeys
+from ..scopes import current_frame
+from ..variables import add_to_collection, get_collection
 
 __all__ = ["add_loss", "get_losses", "get_regularization_losses", "get_total_loss"]
 
 
 @add_arg_scope
 def add_loss(loss: torch.Tensor, loss_collection: Optional[str] = GraphKeys.LOSSES) -> None:
-    """Adds ``loss`` to ``loss_collection`` (``None``: not collected)."""
+    """Adds ``loss`` to ``loss_collection`` (``None``: not collected).
+
+    Every ``slim.losses`` function except ``hinge_loss`` calls it, so
+    ``arg_scope([slim.losses.add_loss], loss_collection=None)`` stops them
+    all from collecting.
+
+    Example:
+        >>> slim.losses.add_loss(torch.tensor(2.0))
+        >>> slim.losses.get_total_loss().item()
+        2.0
+    """
     if loss_collection is not None:
         add_to_collection(loss_collection, loss)
 
 
 def get_losses(scope: Optional[str] = None, loss_collection: str = GraphKeys.LOSSES) -> list:
     """The losses added to ``loss_collection`` (filtered by regex-prefix ``scope``
-    on losses that carry a ``name``)."""
+    on losses that carry a ``name``; loss tensors themselves have none).
+
+    Example:
+        >>> loss = slim.losses.mean_squared_error(torch.ones(2), torch.zeros(2))
+        >>> [l.item() for l in slim.losses.get_losses()]
+        [1.0]
+    """
     return get_collection(loss_collection, scope)
 
 
@@ -45,6 +61,11 @@ def get_regularization_losses(scope: Optional[str] = None) -> list[torch.Tensor]
     plus anything added to ``REGULARIZATION_LOSSES`` by hand.
 
     ``scope`` is a regex prefix of the variable names.
+
+    Example:
+        >>> w = slim.variable('w', initializer=[3.0, 4.0], regularizer=slim.l2_regularizer(1.0))
+        >>> [p.item() for p in slim.losses.get_regularization_losses()]
+        [12.5]
     """
     frame = current_frame()
     pattern = re.compile(scope) if scope else None
@@ -65,6 +86,12 @@ def get_total_loss(add_regularization_losses: bool = True, name: str = "total_lo
 
     Raises:
         ValueError: there is no loss at all.
+
+    Example:
+        >>> w = slim.variable('w', initializer=[2.0], regularizer=slim.l2_regularizer(1.0))
+        >>> loss = slim.losses.absolute_difference(torch.tensor([1.0]), torch.tensor([4.0]))
+        >>> slim.losses.get_total_loss().item(), slim.losses.get_total_loss(False).item()
+        (5.0, 3.0)
     """
     losses = list(get_losses())
     if add_regularization_losses:
