@@ -23,7 +23,7 @@ plain module: ``parameters()``, ``state_dict()``, ``.to()``, ``train()``/
 from __future__ import annotations
 
 from collections import OrderedDict
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from typing import Any, Callable, Optional, Sequence, Union
 
 import torch
@@ -34,7 +34,7 @@ from .graph import Variable
 from .initializers import run_initializer
 from .scopes import APPLY, BUILD, Frame, current_frame, frame_scope
 
-__all__ = ["Model", "slim_name_to_state_dict_key", "state_dict_key_to_slim_name"]
+__all__ = ["Model", "dry_run", "slim_name_to_state_dict_key", "state_dict_key_to_slim_name"]
 
 
 def slim_name_to_state_dict_key(name: str) -> str:
@@ -126,6 +126,7 @@ class Model(nn.Module):
 
     def _run(self, mode: str, args, kwargs, build_device=None, dry_run: bool = False) -> Any:
         outer = current_frame()
+        dry_run = dry_run or outer.dry_run
         prefix = self._prefix if self.built else outer.top.path
         frame = Frame(outer.graph, self, mode, owner=self, training=self.training,
                       build_device=build_device, dry_run=dry_run)
@@ -235,6 +236,26 @@ class Model(nn.Module):
     def extra_repr(self) -> str:
         state = f"scope={self._prefix!r}" if self.built else "not built"
         return f"fn={self.fn_name}, {state}"
+
+
+@contextmanager
+def dry_run():
+    """Within this block every model runs as ``Model.build`` does: unbuilt
+    models get built, and nothing changes state (no batch-norm updates, no
+    dropout). ``slim.learning.train`` uses it to build the models a loss
+    function reaches before it creates the optimizer or restores a checkpoint.
+
+        >>> net = slim.Model(lambda x: slim.dropout(x, 0.5))
+        >>> with slim.model.dry_run():
+        ...     bool((net(torch.ones(100)) == 1).all())
+        True
+    """
+    frame = current_frame()
+    previous, frame.dry_run = frame.dry_run, True
+    try:
+        yield
+    finally:
+        frame.dry_run = previous
 
 
 def _example(example: ShapeOrExample, device, dtype) -> torch.Tensor:

@@ -71,3 +71,9 @@ def test_bench_zoo_runs_on_cpu(capsys):
                             "--warmup", "0", "--train"])
     out = capsys.readouterr().out
     assert "| mobilenet_v2 | eval |" in out and "| mobilenet_v2 | train |" in out
+
+
+def test_bench_trainer_runs(capsys):
+    load("bench_trainer").main(["--steps", "2", "--repeats", "1", "--batch", "4"])
+    out = capsys.readouterr().out
+    assert "| slim.learning.train |" in out and "| plain PyTorch loop |" in out

@@ -1,0 +1,389 @@
+"""TF-Slim's ``slim.learning``, eagerly: ``create_train_op`` and ``train``.
+
+In TF-Slim the loss is a graph tensor and ``create_train_op`` wraps it in an
+op that computes gradients and applies them. Eagerly the loss must be
+recomputed every step, so the model and loss code moves into a function of
+the batch; everything else keeps TF-Slim's meaning:
+
+    >>> import tempfile
+    >>> net = slim.Model(lambda x: slim.fully_connected(x, 1, activation_fn=None, scope='fc'))
+    >>> def total_loss_fn(batch):
+    ...     x, y = batch
+    ...     slim.losses.add_loss(((net(x) - y) ** 2).mean())
+    ...     return slim.losses.get_total_loss()
+    >>> train_op = slim.learning.create_train_op(
+    ...     total_loss_fn, lambda params: torch.optim.SGD(params, lr=0.1))
+    >>> x = torch.randn(64, 3); y = x @ torch.tensor([[1.0], [-2.0], [0.5]])
+    >>> final_loss = slim.learning.train(train_op, tempfile.mkdtemp(), data=[(x, y)] * 10,
+    ...                                  number_of_steps=100, log_every_n_steps=0)
+    >>> final_loss < 1e-3, int(slim.get_global_step())
+    (True, 100)
+
+The optimizer may be an instance or a factory ``params -> optimizer``: a
+factory is called once the models are built (slimtorch models create their
+variables on their first call), with the variables to train.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import time
+from typing import Callable, Iterable, Mapping, Optional, Sequence, Union
+
+import torch
+
+from .graph import GraphKeys, Variable, get_default_graph
+from .model import dry_run
+from .summaries import SummaryWriter, record_if
+from .variables import get_or_create_global_step, get_trainable_variables, get_variables
+
+__all__ = ["TrainOp", "clip_gradient_norms", "create_train_op", "multiply_gradients", "train"]
+
+logger = logging.getLogger(__name__)
+
+_USE_GLOBAL_STEP = object()
+
+
+def multiply_gradients(grads_and_vars, gradient_multipliers: Mapping) -> list:
+    """Scales gradients: ``gradient_multipliers`` maps a variable or its name
+    to a factor. A variable with a multiplier but no gradient raises.
+
+        >>> v = slim.variable('v', initializer=[1.0, 2.0])
+        >>> [g.tolist() for g, _ in multiply_gradients([(torch.ones(2), v)], {'v': 3.0})]
+        [[3.0, 3.0]]
+    """
+    by_name = {(k if isinstance(k, str) else k.name): float(m) for k, m in gradient_multipliers.items()}
+    out = []
+    for grad, var in grads_and_vars:
+        factor = by_name.get(getattr(var, "name", None))
+        if factor is not None:
+            if grad is None:
+                raise ValueError(f"Requested multiple of `None` gradient (variable {var.name})")
+            grad = grad * factor
+        out.append((grad, var))
+    return out
+
+
+def clip_gradient_norms(grads_and_vars, max_norm: float) -> list:
+    """TF-Slim's per-tensor ``clip_by_norm`` (not a global-norm clip); None
+    gradients pass through.
+
+        >>> g, _ = clip_gradient_norms([(torch.tensor([3.0, 4.0]), None)], 1.0)[0]
+        >>> g.tolist()
+        [0.6000000238418579, 0.800000011920929]
+    """
+    out = []
+    for grad, var in grads_and_vars:
+        if grad is not None:
+            norm = grad.norm()
+            grad = grad * (max_norm / torch.maximum(norm, torch.tensor(max_norm, device=grad.device)))
+        out.append((grad, var))
+    return out
+
+
+class TrainOp:
+    """One optimization step per call: ``loss = train_op(batch)``.
+
+    Made by :func:`create_train_op`; see there. Attributes: ``optimizer``
+    (None until the first step or :meth:`build`), ``variables_to_train``.
+    """
+
+    def __init__(self, loss_fn, optimizer, global_step, variables_to_train, clip_gradient_norm,
+                 summarize_gradients, gradient_multipliers, check_numerics) -> None:
+        if not callable(loss_fn):
+            raise TypeError("create_train_op: total_loss must be a function of the batch that "
+                            "returns the loss (eagerly the loss is recomputed every step); got "
+                            f"{type(loss_fn).__name__}")
+        self.loss_fn = loss_fn
+        self._optimizer_spec = optimizer
+        self.optimizer: Optional[torch.optim.Optimizer] = \
+            optimizer if isinstance(optimizer, torch.optim.Optimizer) else None
+        self._global_step = global_step
+        self._variables_to_train = variables_to_train
+        self.variables_to_train: list = []
+        self.clip_gradient_norm = clip_gradient_norm
+        self.summarize_gradients = summarize_gradients
+        self.gradient_multipliers = gradient_multipliers or {}
+        self.check_numerics = check_numerics
+        self.last_gradients: list = []
+        self.last_losses: list = []
+
+    @property
+    def global_step(self) -> Optional[Variable]:
+        if self._global_step is _USE_GLOBAL_STEP:
+            return get_or_create_global_step()
+        return self._global_step
+
+    def build(self, batch) -> "TrainOp":
+        """Builds every model ``loss_fn`` reaches on ``batch`` without changing
+        any state (``slim.model.dry_run``), then creates the optimizer."""
+        with dry_run(), torch.no_grad():
+            self._run_loss(batch)
+        self._ensure_optimizer()
+        return self
+
+    def _run_loss(self, batch) -> torch.Tensor:
+        collections = get_default_graph()._collections
+        collections.pop(GraphKeys.LOSSES, None)   # losses belong to this step only
+        loss = self.loss_fn(batch)
+        if loss is None:
+            from .losses import get_total_loss
+            loss = get_total_loss()
+        self.last_losses = [x.detach() for x in collections.pop(GraphKeys.LOSSES, [])
+                            if isinstance(x, torch.Tensor)]
+        return loss
+
+    def _ensure_optimizer(self) -> None:
+        variables = self._variables_to_train
+        if variables is None:
+            variables = get_trainable_variables()
+        variables = list(variables)
+        for var in variables:
+            if not var.requires_grad:
+                raise ValueError(f"variables_to_train: {getattr(var, 'name', var)} is not trainable")
+        self.variables_to_train = variables
+        if self.optimizer is None:
+            if not variables:
+                raise ValueError("create_train_op: no variables to train (build the model first "
+                                 "or pass variables_to_train)")
+            self.optimizer = self._optimizer_spec(variables)
+
+    def __call__(self, batch) -> torch.Tensor:
+        loss = self._run_loss(batch)
+        self._ensure_optimizer()
+        step = self.global_step
+        if self.check_numerics and not torch.isfinite(loss.detach()).all():
+            at = int(step) if step is not None else "?"
+            raise FloatingPointError(f"LossTensor is inf or nan: loss = {loss.item()} at global "
+                                     f"step {at} (check_numerics=True)")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grads_and_vars = [(v.grad, v) for v in self.variables_to_train]
+        if self.gradient_multipliers:
+            grads_and_vars = multiply_gradients(grads_and_vars, self.gradient_multipliers)
+        if self.clip_gradient_norm > 0:
+            grads_and_vars = clip_gradient_norms(grads_and_vars, self.clip_gradient_norm)
+        for grad, var in grads_and_vars:
+            var.grad = grad
+        if self.summarize_gradients:
+            self.last_gradients = [(v.name, g.detach()) for g, v in grads_and_vars if g is not None]
+        self.optimizer.step()
+        if step is not None:
+            with torch.no_grad():
+                step.add_(1)
+        return loss.detach()
+
+
+def create_train_op(total_loss: Callable, optimizer, global_step=_USE_GLOBAL_STEP,
+                    update_ops=None, variables_to_train: Optional[Sequence] = None,
+                    clip_gradient_norm: float = 0, summarize_gradients: bool = False,
+                    gradient_multipliers: Optional[Mapping] = None,
+                    check_numerics: bool = True) -> TrainOp:
+    """TF-Slim's ``create_train_op``: a :class:`TrainOp` whose call computes the
+    loss, its gradients (multiplied, then clipped per tensor) and applies them.
+
+    Args:
+        total_loss: a function ``batch -> loss`` holding the model and loss
+            code (it may return None to mean ``slim.losses.get_total_loss()``).
+            Losses added during a step belong to that step only.
+        optimizer: a ``torch.optim.Optimizer``, or a factory ``params ->
+            optimizer`` called once the models are built.
+        global_step: incremented after each step (default: the graph's
+            ``global_step``); None: no increment.
+        update_ops: accepted for compatibility; batch norm updates its moving
+            averages during the forward pass, so there is nothing to run.
+        variables_to_train: default all trainable variables; others get no
+            update (their gradients are computed only if they require grad).
+        clip_gradient_norm: if > 0, each gradient is clipped to this norm.
+        summarize_gradients: keep each step's gradients for histogram summaries.
+        gradient_multipliers: ``{variable or name: factor}``, applied before clipping.
+        check_numerics: raise ``FloatingPointError`` with the step number when
+            the loss is inf or nan (before any update is applied).
+    """
+    if update_ops:
+        logger.info("create_train_op: update_ops are not needed in slimtorch (batch norm "
+                    "updates its moving averages in the forward pass); ignored")
+    return TrainOp(total_loss, optimizer, global_step, variables_to_train, clip_gradient_norm,
+                   summarize_gradients, gradient_multipliers, check_numerics)
+
+
+def _batches(data: Iterable, skip: int):
+    """Yields ``(epoch, index_in_epoch, batch)`` forever over re-iterable
+    ``data`` (a DataLoader, a list, ...), skipping the first ``skip`` batches
+    overall (resuming a run)."""
+    for epoch in itertools.count():
+        sampler = getattr(data, "sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)
+        produced = False
+        for index, batch in enumerate(data):
+            produced = True
+            if skip > 0:
+                skip -= 1
+                continue
+            yield epoch, index, batch
+        if not produced:
+            raise ValueError("train: data yielded no batches")
+
+
+def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
+          number_of_steps: Optional[int] = None, log_every_n_steps: int = 1,
+          init_fn: Optional[Callable] = None, save_summaries_secs: float = 600,
+          save_summaries_steps: Optional[int] = None, save_interval_secs: float = 600,
+          save_interval_steps: Optional[int] = None, max_to_keep: int = 5,
+          device: Union[str, torch.device, None] = None) -> Optional[float]:
+    """TF-Slim's ``train``: runs ``train_op`` on batches of ``data`` until
+    ``number_of_steps`` optimizer steps (the global step), checkpointing into
+    ``logdir``; returns the last loss.
+
+    If ``logdir`` already holds a checkpoint, the run **resumes** from it
+    (variables, optimizer, global step, RNG, position in ``data``) and
+    ``init_fn`` is not called, exactly as TF-Slim's Supervisor does; so
+    "fine-tune from a pretrained file on the first run, resume afterwards"
+    is one call. Otherwise ``init_fn()`` runs once the models are built.
+
+    Args:
+        train_op: from :func:`create_train_op`.
+        logdir: checkpoints and summaries go here (None: neither).
+        data: re-iterable batches (a ``DataLoader``, a list); epochs repeat.
+        number_of_steps: stop when the global step reaches it (None: after
+            one pass over ``data``).
+        log_every_n_steps: log ``global step N: loss = ... (x sec/step)``
+            every N steps (0: never).
+        init_fn: called with no arguments on a fresh start (e.g. from
+            ``slim.assign_from_checkpoint_fn``).
+        save_summaries_secs, save_summaries_steps: summary cadence.
+        save_interval_secs, save_interval_steps: checkpoint cadence; a final
+            checkpoint is always written.
+        max_to_keep: checkpoints kept in ``logdir``.
+        device: move each batch's tensors there (default: leave them).
+    """
+    from .checkpoint import CheckpointManager
+    from .checkpoint.restore import assign_from_checkpoint
+
+    if number_of_steps is not None and number_of_steps <= 0:
+        raise ValueError(f"train: number_of_steps must be None or > 0, got {number_of_steps}")
+    manager = CheckpointManager(logdir, max_to_keep=max_to_keep) if logdir else None
+    global_step = get_or_create_global_step()
+    resume_from = manager.latest_checkpoint if manager else None
+
+    position = 0
+    if resume_from is not None:
+        position = int(_saved_extra(resume_from).get("data_position", 0))
+    data_iter = _batches(data, position)
+    epoch, index, first = next(data_iter)
+    first = _to_device(first, device)
+    train_op.build(first)
+    if resume_from is not None:
+        assign_from_checkpoint(resume_from, get_variables())
+        _restore_trainer(train_op, resume_from)
+        logger.info("train: resumed from %s at global step %d", resume_from, int(global_step))
+    elif init_fn is not None:
+        init_fn()
+
+    writer = SummaryWriter(logdir, enabled=bool(save_summaries_steps or save_summaries_secs),
+                           purge_step=int(global_step) if resume_from else None)
+    last_save = last_summary = time.monotonic()
+    loss_value = None
+    batches = itertools.chain([(epoch, index, first)], data_iter)
+    start_step, start_time = int(global_step), time.monotonic()
+    for epoch, index, batch in batches:
+        if number_of_steps is not None and int(global_step) >= number_of_steps:
+            break
+        if number_of_steps is None and epoch > 0:
+            break
+        step_start = time.monotonic()
+        summarize = writer.enabled and (
+            _due(int(global_step) + 1, save_summaries_steps) if save_summaries_steps
+            else step_start - last_summary >= save_summaries_secs)
+        with record_if(summarize):
+            loss = train_op(_to_device(batch, device))
+        loss_value = float(loss)
+        position += 1
+        step = int(global_step)
+        elapsed = time.monotonic() - step_start
+        if log_every_n_steps and step % log_every_n_steps == 0:
+            logger.info("global step %d: loss = %.4f (%.3f sec/step)", step, loss_value, elapsed)
+        if summarize:
+            _write_summaries(writer, train_op, step, loss, elapsed)
+            last_summary = step_start
+        now = time.monotonic()
+        if manager and (_due(step, save_interval_steps) or
+                        (save_interval_steps is None and now - last_save >= save_interval_secs)):
+            writer.flush()
+            _save(manager, train_op, step, position)
+            last_save = now
+    writer.close()
+    if manager and loss_value is not None:
+        _save(manager, train_op, int(global_step), position)
+    elapsed = time.monotonic() - start_time
+    if int(global_step) > start_step:
+        logger.info("train: %d steps in %.1f s", int(global_step) - start_step, elapsed)
+    return loss_value
+
+
+def _write_summaries(writer, train_op: TrainOp, step: int, loss, seconds: float) -> None:
+    """TF-Slim's default training summaries, then whatever user code recorded."""
+    writer.scalar("total_loss", loss, step)
+    for i, value in enumerate(train_op.last_losses):
+        writer.scalar(f"losses/loss_{i}", value, step)
+    if train_op.optimizer is not None:
+        writer.scalar("learning_rate", train_op.optimizer.param_groups[0]["lr"], step)
+    if seconds > 0:
+        writer.scalar("global_step/sec", 1.0 / seconds, step)
+    for name, grad in train_op.last_gradients:
+        writer.histogram(f"{name}/gradient", grad, step)
+        writer.scalar(f"{name}/gradient_norm", grad.norm(), step)
+    writer.write_summaries(step)
+
+
+def _due(step: int, every: Optional[int]) -> bool:
+    return bool(every) and step % every == 0
+
+
+def _to_device(batch, device):
+    if device is None:
+        return batch
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_to_device(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: _to_device(v, device) for k, v in batch.items()}
+    return batch
+
+
+def _saved_extra(checkpoint_path: str) -> dict:
+    """The ``extra`` dict (data position, ...) of a checkpoint's trainer state."""
+    from .checkpoint import load_checkpoint, trainer_state_path
+    from .checkpoint.trainer_state import restore_trainer_state
+    companion = trainer_state_path(checkpoint_path)
+    if not os.path.exists(companion):
+        return {}
+    with load_checkpoint(companion) as reader:
+        return restore_trainer_state(None, {}, {}, dict(reader.metadata), rng=False)
+
+
+def _save(manager, train_op: TrainOp, step: int, position: int) -> None:
+    from .checkpoint.trainer_state import flatten_trainer_state
+    named = {v.name: v for v in train_op.variables_to_train}
+    tensors, metadata = flatten_trainer_state(train_op.optimizer, named,
+                                              {"data_position": position})
+    variables = {v.name: v for v in get_variables()}
+    manager.save(variables, step, trainer_state=tensors, trainer_metadata=metadata)
+
+
+def _restore_trainer(train_op: TrainOp, checkpoint_path: str) -> None:
+    from .checkpoint import load_checkpoint, trainer_state_path
+    from .checkpoint.trainer_state import restore_trainer_state
+    companion = trainer_state_path(checkpoint_path)
+    if not os.path.exists(companion):
+        logger.warning("train: %s has no trainer state; the optimizer starts fresh", checkpoint_path)
+        return
+    with load_checkpoint(companion) as reader:
+        tensors = {k: reader.get_torch_tensor(k) for k in reader.get_variable_to_shape_map()}
+        metadata = dict(reader.metadata)
+    named = {v.name: v for v in train_op.variables_to_train}
+    restore_trainer_state(train_op.optimizer, named, tensors, metadata)

@@ -1,0 +1,295 @@
+"""slim.learning: create_train_op and train, with TF-Slim's semantics."""
+
+import logging
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import slimtorch as slim
+from slimtorch.checkpoint import latest_checkpoint
+
+
+def logistic_data():
+    """TF-Slim's learning_test data: 16 binary labels, each input one-hot in
+    one of the two slots its label owns (so the classes are separable)."""
+    rng = np.random.RandomState(0)
+    labels = rng.randint(0, 2, size=(16, 1)).astype(np.float32)
+    inputs = np.zeros((16, 4), np.float32)
+    for i in range(16):
+        inputs[i, int(2 * labels[i, 0] + rng.randint(0, 2))] = 1
+    return [(torch.from_numpy(inputs), torch.from_numpy(labels))]
+
+
+def logistic_train_op(lr=1.0, **kwargs):
+    model = slim.Model(lambda x: slim.fully_connected(x, 1, activation_fn=torch.sigmoid,
+                                                      scope="fc"))
+
+    def total_loss(batch):
+        inputs, labels = batch
+        slim.losses.log_loss(model(inputs), labels)
+        return slim.losses.get_total_loss()
+    return model, slim.learning.create_train_op(
+        total_loss, lambda params: torch.optim.SGD(params, lr=lr), **kwargs)
+
+
+def test_logistic_regression_reaches_tf_slims_loss(tmp_path):
+    """TF-Slim's testTrainWithNoInitAssignCanAchieveZeroLoss: < 0.015 in 300 steps."""
+    torch.manual_seed(0)
+    _, train_op = logistic_train_op()
+    loss = slim.learning.train(train_op, str(tmp_path), logistic_data(), number_of_steps=300,
+                               log_every_n_steps=0)
+    assert loss < 0.015
+    assert int(slim.get_global_step()) == 300
+    assert latest_checkpoint(str(tmp_path)).endswith("model.ckpt-300.safetensors")
+
+
+def test_training_twice_with_the_same_seed_is_bit_identical(tmp_path):
+    weights = []
+    for run in range(2):
+        with slim.Graph():
+            torch.manual_seed(7)
+            model, train_op = logistic_train_op()
+            slim.learning.train(train_op, str(tmp_path / str(run)), logistic_data(),
+                                number_of_steps=20, log_every_n_steps=0)
+            weights.append(model.fc.weights.detach().clone())
+    assert torch.equal(weights[0], weights[1])
+
+
+def adam_run(logdir, steps, data, init_fn=None, seed=3):
+    torch.manual_seed(seed)
+    model = slim.Model(lambda x: slim.fully_connected(
+        slim.dropout(slim.fully_connected(x, 8, scope="h"), 0.7), 1, activation_fn=None,
+        scope="out"))
+
+    def total_loss(batch):
+        x, y = batch
+        slim.losses.mean_squared_error(model(x), y)
+        return None   # means slim.losses.get_total_loss()
+    train_op = slim.learning.create_train_op(total_loss,
+                                             lambda p: torch.optim.Adam(p, lr=0.01))
+    slim.learning.train(train_op, logdir, data, number_of_steps=steps, init_fn=init_fn,
+                        save_interval_steps=5, log_every_n_steps=0)
+    return model
+
+
+def regression_data(n_batches=4):
+    g = torch.Generator().manual_seed(11)
+    return [(torch.randn(8, 3, generator=g), torch.randn(8, 1, generator=g))
+            for _ in range(n_batches)]
+
+
+def test_resume_continues_exactly_where_it_stopped(tmp_path):
+    """Optimizer state, global step, RNG (dropout) and data position are
+    restored: 10 + 10 resumed steps equal 20 uninterrupted ones."""
+    data = regression_data()
+    with slim.Graph():
+        straight = adam_run(str(tmp_path / "a"), 20, data)
+        expected = {k: v.detach().clone() for k, v in straight.named_variables().items()}
+    calls = []
+    with slim.Graph():
+        adam_run(str(tmp_path / "b"), 10, data, init_fn=lambda: calls.append("init"))
+    with slim.Graph():
+        resumed = adam_run(str(tmp_path / "b"), 20, data, init_fn=lambda: calls.append("init"),
+                           seed=99)   # a different seed: the RNG state comes from the checkpoint
+        assert int(slim.get_global_step()) == 20
+    assert calls == ["init"]          # init_fn only on the fresh start, as in TF-Slim
+    for name, value in resumed.named_variables().items():
+        assert torch.equal(value, expected[name]), name
+
+
+def test_variables_to_train_restricts_updates(tmp_path):
+    model = slim.Model(lambda x: slim.fully_connected(slim.fully_connected(x, 4, scope="a"), 1,
+                                                      scope="b"))
+    model.build((1, 3))
+    frozen = model.a.weights.detach().clone()
+
+    def total_loss(batch):
+        return (model(batch) ** 2).mean()
+    train_op = slim.learning.create_train_op(total_loss, lambda p: torch.optim.SGD(p, lr=0.1),
+                                             variables_to_train=slim.get_variables("b"))
+    slim.learning.train(train_op, None, [torch.randn(4, 3)], number_of_steps=5,
+                        log_every_n_steps=0)
+    assert torch.equal(model.a.weights, frozen)
+    assert [v.name for v in train_op.variables_to_train] == ["b/weights", "b/biases"]
+
+
+def test_gradient_multipliers_apply_before_clipping():
+    v = slim.variable("v", initializer=[0.0, 0.0])
+    w = slim.variable("w", initializer=[0.0])
+
+    def total_loss(_):
+        return (v * torch.tensor([3.0, 4.0])).sum() + 2 * w.sum()
+    train_op = slim.learning.create_train_op(
+        total_loss, torch.optim.SGD([v, w], lr=1.0), global_step=None,
+        gradient_multipliers={"v": 10.0, w: 0.5}, clip_gradient_norm=5.0)
+    train_op(None)
+    # v's gradient [3, 4] * 10 = [30, 40] (norm 50) clipped to norm 5: [3, 4]; w's 2 * 0.5 = 1.
+    assert v.tolist() == pytest.approx([-3.0, -4.0])
+    assert w.tolist() == pytest.approx([-1.0])
+    assert slim.get_global_step() is None   # global_step=None: no step variable touched
+
+
+def test_check_numerics_names_the_step_and_applies_nothing():
+    v = slim.variable("v", initializer=[1.0])
+    train_op = slim.learning.create_train_op(lambda _: v.sum() * float("nan"),
+                                             torch.optim.SGD([v], lr=1.0))
+    with pytest.raises(FloatingPointError, match=r"LossTensor is inf or nan: loss = nan at global "
+                                                 r"step 0"):
+        train_op(None)
+    assert v.tolist() == [1.0]
+
+
+def test_losses_do_not_accumulate_across_steps():
+    v = slim.variable("v", initializer=[1.0])
+
+    def total_loss(_):
+        slim.losses.add_loss((v ** 2).sum())
+        return slim.losses.get_total_loss()
+    train_op = slim.learning.create_train_op(total_loss, torch.optim.SGD([v], lr=0.0))
+    losses = [float(train_op(None)) for _ in range(3)]
+    assert losses == [1.0, 1.0, 1.0]
+
+
+def test_fine_tune_from_pretrained_then_resume(tmp_path):
+    """The guide's flow: a pretrained file -> init_fn restoring all but the
+    logits -> train -> resume (init_fn skipped, training continues)."""
+    def net(x, num_classes):
+        x = slim.fully_connected(x, 6, scope="net/hidden")
+        return slim.fully_connected(x, num_classes, activation_fn=None, scope="net/logits")
+    pretrained = str(tmp_path / "pretrained.safetensors")
+    with slim.Graph():
+        source = slim.Model(net, num_classes=5).build((1, 4))
+        slim.checkpoint.save_checkpoint(pretrained, source.named_variables())
+        hidden = source.net.hidden.weights.detach().clone()
+
+    data = [(torch.randn(8, 4), torch.randint(0, 3, (8,)))]
+
+    def run(steps):
+        model = slim.Model(net, num_classes=3)
+
+        def total_loss(batch):
+            x, labels = batch
+            slim.losses.sparse_softmax_cross_entropy(model(x), labels)
+            return slim.losses.get_total_loss()
+        train_op = slim.learning.create_train_op(total_loss,
+                                                 lambda p: torch.optim.SGD(p, lr=0.0))
+        restored = []
+
+        def init_fn():
+            variables = slim.get_variables_to_restore(exclude=["net/logits", "global_step"])
+            restored.append(slim.assign_from_checkpoint_fn(pretrained, variables)())
+        slim.learning.train(train_op, str(tmp_path / "run"), data, number_of_steps=steps,
+                            init_fn=init_fn, log_every_n_steps=0)
+        return model, restored
+    with slim.Graph():
+        model, restored = run(3)
+        assert [r.assigned for r in restored] == [["net/hidden/weights", "net/hidden/biases"]]
+        assert torch.equal(model.net.hidden.weights, hidden)   # lr 0: still the pretrained value
+    with slim.Graph():
+        model, restored = run(6)
+        assert restored == [] and int(slim.get_global_step()) == 6
+        assert torch.equal(model.net.hidden.weights, hidden)
+
+
+def test_train_logs_progress(tmp_path, caplog):
+    _, train_op = logistic_train_op()
+    with caplog.at_level(logging.INFO, logger="slimtorch.learning"):
+        slim.learning.train(train_op, None, logistic_data(), number_of_steps=4,
+                            log_every_n_steps=2)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("global step")]
+    assert [line.split(":")[0] for line in lines] == ["global step 2", "global step 4"]
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="must be a function of the batch"):
+        slim.learning.create_train_op(torch.tensor(1.0), None)
+    _, train_op = logistic_train_op()
+    with pytest.raises(ValueError, match="number_of_steps must be None or > 0"):
+        slim.learning.train(train_op, None, logistic_data(), number_of_steps=0)
+    with pytest.raises(ValueError, match="data yielded no batches"):
+        slim.learning.train(train_op, None, [], number_of_steps=3)
+    assert not os.path.exists("model.ckpt-0.safetensors")
+
+
+def test_train_writes_tensorboard_summaries(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    _, train_op = logistic_train_op(summarize_gradients=True)
+    slim.learning.train(train_op, str(tmp_path), logistic_data(), number_of_steps=6,
+                        save_summaries_steps=2, log_every_n_steps=0)
+    events = EventAccumulator(str(tmp_path))
+    events.Reload()
+    scalars = set(events.Tags()["scalars"])
+    assert {"total_loss", "losses/loss_0", "learning_rate", "global_step/sec",
+            "fc/weights/gradient_norm"} <= scalars
+    assert [e.step for e in events.Scalars("total_loss")] == [2, 4, 6]
+    assert events.Scalars("learning_rate")[0].value == 1.0
+    assert "fc/weights/gradient" in events.Tags()["histograms"]
+
+
+KILLED_TRAINER = """
+import sys, torch, slimtorch as slim
+torch.manual_seed(5)
+torch.use_deterministic_algorithms(True)
+model = slim.Model(lambda x: slim.fully_connected(
+    slim.dropout(slim.fully_connected(x, 16, scope="h"), 0.8), 1, activation_fn=None, scope="o"))
+g = torch.Generator().manual_seed(1)
+data = [(torch.randn(16, 4, generator=g), torch.randn(16, 1, generator=g)) for _ in range(5)]
+def total_loss(batch):
+    x, y = batch
+    slim.losses.mean_squared_error(model(x), y)
+train_op = slim.learning.create_train_op(total_loss, lambda p: torch.optim.Adam(p, lr=0.01))
+slim.learning.train(train_op, sys.argv[1], data, number_of_steps=int(sys.argv[2]),
+                    save_interval_steps=1, log_every_n_steps=0, save_summaries_steps=0,
+                    save_summaries_secs=0)
+print("done", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_killed_training_resumes_to_the_uninterrupted_result(tmp_path):
+    """SIGKILL a training process at varied moments (checkpoint writes
+    included), restart it on the same logdir each time: the final weights
+    equal an uninterrupted run's, and no half-written checkpoint is loaded."""
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "trainer.py"
+    script.write_text(KILLED_TRAINER)
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+    steps = 400
+
+    def run(logdir, kill_after=None):
+        proc = subprocess.Popen([sys.executable, str(script), logdir, str(steps)], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if kill_after is None:
+            out, err = proc.communicate(timeout=300)
+            assert proc.returncode == 0, err
+            return True
+        time.sleep(kill_after)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        proc.communicate()
+        return proc.returncode == 0
+
+    run(str(tmp_path / "straight"))
+    interrupted = str(tmp_path / "interrupted")
+    rng = random.Random(0)
+    kills = 0
+    while kills < 5 and not run(interrupted, kill_after=2.0 + rng.random() * 1.5):
+        kills += 1
+        for name in os.listdir(interrupted) if os.path.isdir(interrupted) else []:
+            assert ".tmp-" not in name or not name.endswith(".safetensors")
+    run(interrupted)
+    assert kills >= 1
+    final = slim.checkpoint.load_checkpoint(interrupted)
+    expected = slim.checkpoint.load_checkpoint(str(tmp_path / "straight"))
+    assert int(final.get_tensor("global_step")) == steps
+    for name in ("h/weights", "h/biases", "o/weights", "o/biases"):
+        assert (final.get_tensor(name) == expected.get_tensor(name)).all(), name
