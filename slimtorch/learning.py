@@ -26,8 +26,11 @@ variables on their first call), with the variables to train.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
+import random
+import sys
 import os
 import time
 from typing import Callable, Iterable, Mapping, Optional, Sequence, Union
@@ -39,7 +42,8 @@ from .model import dry_run
 from .summaries import SummaryWriter, record_if
 from .variables import get_or_create_global_step, get_trainable_variables, get_variables
 
-__all__ = ["TrainOp", "clip_gradient_norms", "create_train_op", "multiply_gradients", "train"]
+__all__ = ["TrainOp", "clip_gradient_norms", "create_train_op", "multiply_gradients", "train",
+           "variables_to_train"]
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +95,9 @@ class TrainOp:
     """
 
     def __init__(self, loss_fn, optimizer, global_step, variables_to_train, clip_gradient_norm,
-                 summarize_gradients, gradient_multipliers, check_numerics) -> None:
+                 summarize_gradients, gradient_multipliers, check_numerics, learning_rate=None,
+                 mixed_precision=None, gradient_accumulation_steps=1,
+                 moving_average_decay=None) -> None:
         if not callable(loss_fn):
             raise TypeError("create_train_op: total_loss must be a function of the batch that "
                             "returns the loss (eagerly the loss is recomputed every step); got "
@@ -109,6 +115,18 @@ class TrainOp:
         self.check_numerics = check_numerics
         self.last_gradients: list = []
         self.last_losses: list = []
+        self.learning_rate = learning_rate
+        if mixed_precision not in (None, "bf16", "fp16"):
+            raise ValueError(f"create_train_op: mixed_precision must be None, 'bf16' or 'fp16', "
+                             f"got {mixed_precision!r}")
+        self.mixed_precision = mixed_precision
+        self.scaler = None
+        if gradient_accumulation_steps < 1:
+            raise ValueError("create_train_op: gradient_accumulation_steps must be >= 1")
+        self.accumulation = int(gradient_accumulation_steps)
+        self._micro_step = 0
+        self.moving_average_decay = moving_average_decay
+        self.moving_average = None
 
     @property
     def global_step(self) -> Optional[Variable]:
@@ -116,11 +134,14 @@ class TrainOp:
             return get_or_create_global_step()
         return self._global_step
 
-    def build(self, batch) -> "TrainOp":
+    def build(self, batch, device=None) -> "TrainOp":
         """Builds every model ``loss_fn`` reaches on ``batch`` without changing
-        any state (``slim.model.dry_run``), then creates the optimizer."""
+        any state (``slim.model.dry_run``), moves all variables to ``device``
+        (if given), then creates the optimizer."""
         with dry_run(), torch.no_grad():
             self._run_loss(batch)
+        if device is not None:
+            _move_variables(torch.device(device))
         self._ensure_optimizer()
         return self
 
@@ -149,17 +170,49 @@ class TrainOp:
                 raise ValueError("create_train_op: no variables to train (build the model first "
                                  "or pass variables_to_train)")
             self.optimizer = self._optimizer_spec(variables)
+        if self.mixed_precision == "fp16" and self.scaler is None:
+            self.scaler = torch.amp.GradScaler(variables[0].device.type)
+        if self.moving_average_decay and self.moving_average is None:
+            from .optimization import ExponentialMovingAverage
+            self.moving_average = ExponentialMovingAverage(variables, self.moving_average_decay)
+
+    def _autocast(self, batch):
+        if self.mixed_precision is None:
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.mixed_precision == "bf16" else torch.float16
+        return torch.autocast(_device_type(batch), dtype=dtype)
 
     def __call__(self, batch) -> torch.Tensor:
-        loss = self._run_loss(batch)
+        """One step: loss, backward and (every ``gradient_accumulation_steps``
+        calls) the update; returns the loss, detached."""
+        with self._autocast(batch):
+            loss = self._run_loss(batch)
         self._ensure_optimizer()
         step = self.global_step
         if self.check_numerics and not torch.isfinite(loss.detach()).all():
             at = int(step) if step is not None else "?"
             raise FloatingPointError(f"LossTensor is inf or nan: loss = {loss.item()} at global "
                                      f"step {at} (check_numerics=True)")
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        if self._micro_step == 0:
+            self.optimizer.zero_grad(set_to_none=True)
+        scaled = loss / self.accumulation if self.accumulation > 1 else loss
+        (self.scaler.scale(scaled) if self.scaler is not None else scaled).backward()
+        self._micro_step = (self._micro_step + 1) % self.accumulation
+        if self._micro_step:
+            return loss.detach()   # accumulating: no update yet
+        self.apply_gradients(step)
+        return loss.detach()
+
+    def apply_gradients(self, step=None) -> None:
+        """Multiplies, clips and applies the accumulated gradients, then
+        advances the global step and the moving averages."""
+        if self.learning_rate is not None:
+            from .optimization import set_learning_rate
+            rate = self.learning_rate(int(step) if step is not None else 0) \
+                if callable(self.learning_rate) else self.learning_rate
+            set_learning_rate(self.optimizer, rate)
+        if self.scaler is not None:
+            self.scaler.unscale_(self.optimizer)   # multipliers and clipping see true gradients
         grads_and_vars = [(v.grad, v) for v in self.variables_to_train]
         if self.gradient_multipliers:
             grads_and_vars = multiply_gradients(grads_and_vars, self.gradient_multipliers)
@@ -169,18 +222,25 @@ class TrainOp:
             var.grad = grad
         if self.summarize_gradients:
             self.last_gradients = [(v.name, g.detach()) for g, v in grads_and_vars if g is not None]
-        self.optimizer.step()
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
         if step is not None:
             with torch.no_grad():
                 step.add_(1)
-        return loss.detach()
+        if self.moving_average is not None:
+            self.moving_average.update(num_updates=int(step) if step is not None else None)
 
 
 def create_train_op(total_loss: Callable, optimizer, global_step=_USE_GLOBAL_STEP,
                     update_ops=None, variables_to_train: Optional[Sequence] = None,
                     clip_gradient_norm: float = 0, summarize_gradients: bool = False,
                     gradient_multipliers: Optional[Mapping] = None,
-                    check_numerics: bool = True) -> TrainOp:
+                    check_numerics: bool = True, learning_rate=None,
+                    mixed_precision: Optional[str] = None, gradient_accumulation_steps: int = 1,
+                    moving_average_decay: Optional[float] = None) -> TrainOp:
     """TF-Slim's ``create_train_op``: a :class:`TrainOp` whose call computes the
     loss, its gradients (multiplied, then clipped per tensor) and applies them.
 
@@ -201,12 +261,43 @@ def create_train_op(total_loss: Callable, optimizer, global_step=_USE_GLOBAL_STE
         gradient_multipliers: ``{variable or name: factor}``, applied before clipping.
         check_numerics: raise ``FloatingPointError`` with the step number when
             the loss is inf or nan (before any update is applied).
+        learning_rate: a number or a schedule ``global_step -> rate`` (e.g.
+            ``slim.optimization.learning_rate_schedule(...)``) set on the
+            optimizer before every update.
+        mixed_precision: None, ``'bf16'`` (autocast) or ``'fp16'`` (autocast
+            with gradient scaling; gradients are unscaled before multipliers
+            and clipping).
+        gradient_accumulation_steps: sum the gradients of this many calls
+            (each loss divided by it) per update; the global step counts updates.
+        moving_average_decay: keep TF's exponential moving averages of the
+            trained variables (saved as ``<name>/ExponentialMovingAverage``).
     """
     if update_ops:
         logger.info("create_train_op: update_ops are not needed in slimtorch (batch norm "
                     "updates its moving averages in the forward pass); ignored")
     return TrainOp(total_loss, optimizer, global_step, variables_to_train, clip_gradient_norm,
-                   summarize_gradients, gradient_multipliers, check_numerics)
+                   summarize_gradients, gradient_multipliers, check_numerics, learning_rate,
+                   mixed_precision, gradient_accumulation_steps, moving_average_decay)
+
+
+def variables_to_train(trainable_scopes=None) -> list:
+    """research/slim's ``--trainable_scopes``: the trainable variables under
+    any of the comma-separated (or listed) scopes; None: all trainable ones.
+
+        >>> with slim.Graph():
+        ...     _ = slim.fully_connected(torch.ones(1, 2), 2, scope='a')
+        ...     _ = slim.fully_connected(torch.ones(1, 2), 2, scope='b')
+        ...     [v.name for v in variables_to_train('b')]
+        ['b/weights', 'b/biases']
+    """
+    if trainable_scopes is None:
+        return get_trainable_variables()
+    if isinstance(trainable_scopes, str):
+        trainable_scopes = [s.strip() for s in trainable_scopes.split(",") if s.strip()]
+    chosen = {}
+    for scope in trainable_scopes:
+        chosen.update((id(v), v) for v in get_trainable_variables(scope))
+    return list(chosen.values())
 
 
 def _batches(data: Iterable, skip: int):
@@ -233,7 +324,8 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
           init_fn: Optional[Callable] = None, save_summaries_secs: float = 600,
           save_summaries_steps: Optional[int] = None, save_interval_secs: float = 600,
           save_interval_steps: Optional[int] = None, max_to_keep: int = 5,
-          device: Union[str, torch.device, None] = None) -> Optional[float]:
+          device: Union[str, torch.device, None] = "auto", seed: Optional[int] = None,
+          progress: Optional[bool] = None) -> Optional[float]:
     """TF-Slim's ``train``: runs ``train_op`` on batches of ``data`` until
     ``number_of_steps`` optimizer steps (the global step), checkpointing into
     ``logdir``; returns the last loss.
@@ -258,13 +350,20 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
         save_interval_secs, save_interval_steps: checkpoint cadence; a final
             checkpoint is always written.
         max_to_keep: checkpoints kept in ``logdir``.
-        device: move each batch's tensors there (default: leave them).
+        device: where the variables and batches live: ``'auto'`` (CUDA when
+            available, else the CPU), a device, or None (leave everything).
+        seed: seeds torch, NumPy and ``random`` on a fresh start (a resumed
+            run restores the generators' saved states instead).
+        progress: a progress bar (step, loss, steps/sec, ETA; needs ``tqdm``)
+            instead of log lines; None: only when stderr is a terminal.
     """
     from .checkpoint import CheckpointManager
     from .checkpoint.restore import assign_from_checkpoint
 
     if number_of_steps is not None and number_of_steps <= 0:
         raise ValueError(f"train: number_of_steps must be None or > 0, got {number_of_steps}")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else None
     manager = CheckpointManager(logdir, max_to_keep=max_to_keep) if logdir else None
     global_step = get_or_create_global_step()
     resume_from = manager.latest_checkpoint if manager else None
@@ -272,16 +371,18 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
     position = 0
     if resume_from is not None:
         position = int(_saved_extra(resume_from).get("data_position", 0))
+    elif seed is not None:
+        _seed_everything(seed)
     data_iter = _batches(data, position)
     epoch, index, first = next(data_iter)
-    first = _to_device(first, device)
-    train_op.build(first)
+    train_op.build(first, device)
     if resume_from is not None:
         assign_from_checkpoint(resume_from, get_variables())
         _restore_trainer(train_op, resume_from)
         logger.info("train: resumed from %s at global step %d", resume_from, int(global_step))
     elif init_fn is not None:
         init_fn()
+    bar = _progress_bar(progress, number_of_steps, int(global_step))
 
     writer = SummaryWriter(logdir, enabled=bool(save_summaries_steps or save_summaries_secs),
                            purge_step=int(global_step) if resume_from else None)
@@ -304,7 +405,10 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
         position += 1
         step = int(global_step)
         elapsed = time.monotonic() - step_start
-        if log_every_n_steps and step % log_every_n_steps == 0:
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
+        elif log_every_n_steps and step % log_every_n_steps == 0:
             logger.info("global step %d: loss = %.4f (%.3f sec/step)", step, loss_value, elapsed)
         if summarize:
             _write_summaries(writer, train_op, step, loss, elapsed)
@@ -316,6 +420,8 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
             _save(manager, train_op, step, position)
             last_save = now
     writer.close()
+    if bar is not None:
+        bar.close()
     if manager and loss_value is not None:
         _save(manager, train_op, int(global_step), position)
     elapsed = time.monotonic() - start_time
@@ -337,6 +443,43 @@ def _write_summaries(writer, train_op: TrainOp, step: int, loss, seconds: float)
         writer.histogram(f"{name}/gradient", grad, step)
         writer.scalar(f"{name}/gradient_norm", grad.norm(), step)
     writer.write_summaries(step)
+
+
+def _move_variables(device: torch.device) -> None:
+    """Moves every module holding a variable of the default graph to ``device``."""
+    modules = {id(r.module): r.module for r in get_default_graph().records}
+    for module in modules.values():
+        module.to(device)
+
+
+def _device_type(batch) -> str:
+    if isinstance(batch, torch.Tensor):
+        return batch.device.type
+    if isinstance(batch, (list, tuple)):
+        return next((_device_type(b) for b in batch if _device_type(b) != "cpu"), "cpu")
+    if isinstance(batch, dict):
+        return _device_type(list(batch.values()))
+    return "cpu"
+
+
+def _seed_everything(seed: int) -> None:
+    import numpy as np
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _progress_bar(progress: Optional[bool], total: Optional[int], start: int):
+    if progress is None:
+        progress = sys.stderr.isatty()
+    if not progress:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        logger.warning("train: progress=True needs tqdm (pip install tqdm); logging instead")
+        return None
+    return tqdm(total=total, initial=start, unit="step", dynamic_ncols=True)
 
 
 def _due(step: int, every: Optional[int]) -> bool:
@@ -370,8 +513,11 @@ def _save(manager, train_op: TrainOp, step: int, position: int) -> None:
     from .checkpoint.trainer_state import flatten_trainer_state
     named = {v.name: v for v in train_op.variables_to_train}
     tensors, metadata = flatten_trainer_state(train_op.optimizer, named,
-                                              {"data_position": position})
+                                              {"data_position": position},
+                                              scaler=train_op.scaler)
     variables = {v.name: v for v in get_variables()}
+    if train_op.moving_average is not None:   # alongside the weights, as TF saves them
+        variables.update(train_op.moving_average.shadow_tensors())
     manager.save(variables, step, trainer_state=tensors, trainer_metadata=metadata)
 
 
@@ -386,4 +532,9 @@ def _restore_trainer(train_op: TrainOp, checkpoint_path: str) -> None:
         tensors = {k: reader.get_torch_tensor(k) for k in reader.get_variable_to_shape_map()}
         metadata = dict(reader.metadata)
     named = {v.name: v for v in train_op.variables_to_train}
-    restore_trainer_state(train_op.optimizer, named, tensors, metadata)
+    restore_trainer_state(train_op.optimizer, named, tensors, metadata, scaler=train_op.scaler)
+    if train_op.moving_average is not None:
+        with load_checkpoint(checkpoint_path) as reader:
+            shadows = {k: reader.get_torch_tensor(k)
+                       for k in train_op.moving_average.shadow_tensors() if reader.has_tensor(k)}
+        train_op.moving_average.load_shadow_tensors(shadows)

@@ -124,3 +124,26 @@ def test_batch_norm_without_gamma_or_beta_trains_on_cuda(scale, center):
             (model(xd) ** 2).sum().backward()
             grads.append(xd.grad.cpu())
     torch.testing.assert_close(grads[0], grads[1], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("precision", [None, "bf16", "fp16"])
+def test_train_moves_everything_to_cuda_and_trains(tmp_path, precision):
+    torch.manual_seed(0)
+    model = slim.Model(lambda x: slim.fully_connected(
+        slim.batch_norm(slim.fully_connected(x, 16, scope="h"), scale=True, scope="bn"), 1,
+        activation_fn=None, scope="out"))
+
+    def total_loss(batch):
+        x, y = batch
+        slim.losses.mean_squared_error(model(x), y)
+    train_op = slim.learning.create_train_op(total_loss, lambda p: torch.optim.Adam(p, lr=0.01),
+                                             mixed_precision=precision)
+    g = torch.Generator().manual_seed(0)
+    data = [(torch.randn(32, 4, generator=g), torch.randn(32, 1, generator=g)) for _ in range(4)]
+    first = slim.learning.train(train_op, str(tmp_path), data, number_of_steps=1,
+                                log_every_n_steps=0)   # device='auto': CUDA here
+    last = slim.learning.train(train_op, str(tmp_path), data, number_of_steps=60,
+                               log_every_n_steps=0)
+    assert all(v.is_cuda for v in slim.get_variables())
+    assert last < first
+    assert (train_op.scaler is not None) == (precision == "fp16")

@@ -293,3 +293,56 @@ def test_killed_training_resumes_to_the_uninterrupted_result(tmp_path):
     assert int(final.get_tensor("global_step")) == steps
     for name in ("h/weights", "h/biases", "o/weights", "o/biases"):
         assert (final.get_tensor(name) == expected.get_tensor(name)).all(), name
+
+
+def test_learning_rate_schedule_accumulation_and_moving_average(tmp_path):
+    v = slim.variable("v", initializer=[0.0])
+    rates = []
+
+    def total_loss(batch):
+        return (v * batch).sum()
+    train_op = slim.learning.create_train_op(
+        total_loss, lambda p: torch.optim.SGD(p, lr=99.0),
+        variables_to_train=[v], learning_rate=lambda step: rates.append(step) or 0.1 * (step + 1),
+        gradient_accumulation_steps=2, moving_average_decay=0.5)
+    data = [torch.tensor([1.0]), torch.tensor([3.0])]
+    slim.learning.train(train_op, str(tmp_path), data, number_of_steps=2, log_every_n_steps=0,
+                        device=None)
+    # Two updates of two accumulated batches each: mean gradient 2, rates 0.1 then 0.2.
+    assert rates == [0, 1]
+    assert v.tolist() == pytest.approx([-(0.1 * 2) - (0.2 * 2)])
+    assert int(slim.get_global_step()) == 2
+    reader = slim.checkpoint.load_checkpoint(str(tmp_path))
+    assert reader.has_tensor("v/ExponentialMovingAverage")
+
+
+def test_bf16_mixed_precision_trains_on_cpu(tmp_path):
+    torch.manual_seed(0)
+    _, train_op = logistic_train_op(mixed_precision="bf16")
+    loss = slim.learning.train(train_op, None, logistic_data(), number_of_steps=100,
+                               log_every_n_steps=0)
+    assert loss < 0.2
+    with pytest.raises(ValueError, match="mixed_precision must be None, 'bf16' or 'fp16'"):
+        logistic_train_op(mixed_precision="fp8")
+
+
+def test_seed_makes_fresh_runs_reproducible_and_progress_bar_runs(tmp_path, capsys):
+    results = []
+    for run in range(2):
+        with slim.Graph():
+            model, train_op = logistic_train_op()
+            slim.learning.train(train_op, None, logistic_data(), number_of_steps=3, seed=123,
+                                progress=True)
+            results.append(model.fc.weights.detach().clone())
+    assert torch.equal(results[0], results[1])
+    assert "3/3" in capsys.readouterr().err    # tqdm's bar went to stderr
+
+
+def test_variables_to_train_from_trainable_scopes():
+    slim.fully_connected(torch.ones(1, 2), 2, scope="InceptionV3/Logits")
+    slim.fully_connected(torch.ones(1, 2), 2, scope="InceptionV3/AuxLogits")
+    slim.fully_connected(torch.ones(1, 2), 2, scope="InceptionV3/Mixed_7c")
+    names = [v.name for v in slim.learning.variables_to_train(
+        "InceptionV3/Logits,InceptionV3/AuxLogits")]
+    assert names == ["InceptionV3/Logits/weights", "InceptionV3/Logits/biases",
+                     "InceptionV3/AuxLogits/weights", "InceptionV3/AuxLogits/biases"]
