@@ -447,7 +447,7 @@ def _write_summaries(writer, train_op: TrainOp, step: int, loss, seconds: float)
 
 def _move_variables(device: torch.device) -> None:
     """Moves every module holding a variable of the default graph to ``device``."""
-    modules = {id(r.module): r.module for r in get_default_graph().records}
+    modules = {id(r.module): r.module for r in get_default_graph().records()}
     for module in modules.values():
         module.to(device)
 

@@ -346,3 +346,13 @@ def test_variables_to_train_from_trainable_scopes():
         "InceptionV3/Logits,InceptionV3/AuxLogits")]
     assert names == ["InceptionV3/Logits/weights", "InceptionV3/Logits/biases",
                      "InceptionV3/AuxLogits/weights", "InceptionV3/AuxLogits/biases"]
+
+
+def test_train_with_an_explicit_device_moves_the_variables(tmp_path):
+    """device= moves every variable (and each batch) before the optimizer is
+    made; on this CPU-only suite 'cpu' exercises the same path as 'cuda'."""
+    model, train_op = logistic_train_op()
+    slim.learning.train(train_op, None, logistic_data(), number_of_steps=2,
+                        log_every_n_steps=0, device="cpu")
+    assert all(v.device.type == "cpu" for v in slim.get_variables())
+    assert train_op.optimizer.param_groups[0]["params"][0] is model.fc.weights
