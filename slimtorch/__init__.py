@@ -12,7 +12,7 @@ fine-tuning models, on PyTorch.
 """
 
 from . import initializers, layers, losses, regularizers, utils
-from . import checkpoint, learning, nets, optimization, summaries
+from . import checkpoint, distributed, learning, nets, optimization, summaries
 from .arg_scope import (
     ScopedArgumentError,
     add_arg_scope,
@@ -86,7 +86,7 @@ __all__ = [
     # checkpoints
     "assign_from_checkpoint", "assign_from_checkpoint_fn",
     # submodules
-    "checkpoint", "initializers", "layers", "learning", "losses", "nets", "optimization",
+    "checkpoint", "distributed", "initializers", "layers", "learning", "losses", "nets", "optimization",
     "regularizers", "summaries", "utils",
     "__version__",
 ]

@@ -38,6 +38,7 @@ from typing import Callable, Iterable, Mapping, Optional, Sequence, Union
 import torch
 
 from .graph import GraphKeys, Variable, get_default_graph
+from . import distributed
 from .model import dry_run
 from .summaries import SummaryWriter, record_if
 from .variables import get_or_create_global_step, get_trainable_variables, get_variables
@@ -127,6 +128,7 @@ class TrainOp:
         self._micro_step = 0
         self.moving_average_decay = moving_average_decay
         self.moving_average = None
+        self.dist = distributed.DistContext()   # train() sets the torchrun context
 
     @property
     def global_step(self) -> Optional[Variable]:
@@ -189,10 +191,15 @@ class TrainOp:
             loss = self._run_loss(batch)
         self._ensure_optimizer()
         step = self.global_step
-        if self.check_numerics and not torch.isfinite(loss.detach()).all():
-            at = int(step) if step is not None else "?"
-            raise FloatingPointError(f"LossTensor is inf or nan: loss = {loss.item()} at global "
-                                     f"step {at} (check_numerics=True)")
+        if self.check_numerics:
+            # Under torchrun every rank must take the same decision, or the
+            # others would wait forever in the gradient all-reduce.
+            value = distributed.all_reduce_mean(loss.detach(), self.dist) if self.dist.enabled \
+                else loss.detach()
+            if not torch.isfinite(torch.as_tensor(value)).all():
+                at = int(step) if step is not None else "?"
+                raise FloatingPointError(f"LossTensor is inf or nan: loss = {float(value)} at "
+                                         f"global step {at} (check_numerics=True)")
         if self._micro_step == 0:
             self.optimizer.zero_grad(set_to_none=True)
         scaled = loss / self.accumulation if self.accumulation > 1 else loss
@@ -204,8 +211,10 @@ class TrainOp:
         return loss.detach()
 
     def apply_gradients(self, step=None) -> None:
-        """Multiplies, clips and applies the accumulated gradients, then
-        advances the global step and the moving averages."""
+        """Averages the gradients over torchrun ranks, multiplies, clips and
+        applies them, then advances the global step and the moving averages."""
+        if self.dist.enabled:   # before unscaling, so every rank skips the same fp16 steps
+            distributed.average_gradients(self.variables_to_train, self.dist)
         if self.learning_rate is not None:
             from .optimization import set_learning_rate
             rate = self.learning_rate(int(step) if step is not None else 0) \
@@ -362,11 +371,20 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
 
     if number_of_steps is not None and number_of_steps <= 0:
         raise ValueError(f"train: number_of_steps must be None or > 0, got {number_of_steps}")
-    if device == "auto":
+    ctx = distributed.init_from_env(device=None if device in ("auto", None) else device)
+    if ctx.enabled and device in ("auto", None):
+        device = ctx.device   # each rank its own GPU, never all on cuda:0
+    elif device == "auto":
         device = "cuda" if torch.cuda.is_available() else None
-    manager = CheckpointManager(logdir, max_to_keep=max_to_keep) if logdir else None
+    if ctx.enabled:
+        data = distributed.shard_data(data, ctx, seed=seed or 0)
+    train_op.dist = ctx
+    manager = CheckpointManager(logdir, max_to_keep=max_to_keep) if logdir and ctx.is_chief \
+        else None
     global_step = get_or_create_global_step()
     resume_from = manager.latest_checkpoint if manager else None
+    if ctx.enabled:   # the chief decides; every rank restores the same checkpoint
+        resume_from = distributed.broadcast_object(resume_from, ctx)
 
     position = 0
     if resume_from is not None:
@@ -382,9 +400,12 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
         logger.info("train: resumed from %s at global step %d", resume_from, int(global_step))
     elif init_fn is not None:
         init_fn()
-    bar = _progress_bar(progress, number_of_steps, int(global_step))
+    if ctx.enabled:   # a safety net: every rank starts from the chief's values
+        distributed.broadcast_variables(get_variables(), ctx)
+    bar = _progress_bar(progress, number_of_steps, int(global_step)) if ctx.is_chief else None
 
-    writer = SummaryWriter(logdir, enabled=bool(save_summaries_steps or save_summaries_secs),
+    writer = SummaryWriter(logdir if ctx.is_chief else None,
+                           enabled=bool(save_summaries_steps or save_summaries_secs),
                            purge_step=int(global_step) if resume_from else None)
     last_save = last_summary = time.monotonic()
     loss_value = None
@@ -408,22 +429,29 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
-        elif log_every_n_steps and step % log_every_n_steps == 0:
+        elif log_every_n_steps and step % log_every_n_steps == 0 and ctx.is_chief:
             logger.info("global step %d: loss = %.4f (%.3f sec/step)", step, loss_value, elapsed)
         if summarize:
             _write_summaries(writer, train_op, step, loss, elapsed)
             last_summary = step_start
         now = time.monotonic()
-        if manager and (_due(step, save_interval_steps) or
-                        (save_interval_steps is None and now - last_save >= save_interval_secs)):
-            writer.flush()
-            _save(manager, train_op, step, position)
+        due = _due(step, save_interval_steps) or (
+            save_interval_steps is None and now - last_save >= save_interval_secs)
+        if ctx.enabled and save_interval_steps is None:   # one decision for every rank
+            due = distributed.any_rank(ctx.is_chief and due, ctx)
+        if due and logdir:
+            if manager:
+                writer.flush()
+                _save(manager, train_op, step, position)
+            distributed.barrier(ctx)   # no rank runs ahead of a checkpoint being written
             last_save = now
     writer.close()
     if bar is not None:
         bar.close()
     if manager and loss_value is not None:
         _save(manager, train_op, int(global_step), position)
+    distributed.barrier(ctx)
+    distributed.destroy(ctx)
     elapsed = time.monotonic() - start_time
     if int(global_step) > start_step:
         logger.info("train: %d steps in %.1f s", int(global_step) - start_step, elapsed)
