@@ -334,7 +334,8 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
           save_summaries_steps: Optional[int] = None, save_interval_secs: float = 600,
           save_interval_steps: Optional[int] = None, max_to_keep: int = 5,
           device: Union[str, torch.device, None] = "auto", seed: Optional[int] = None,
-          progress: Optional[bool] = None) -> Optional[float]:
+          progress: Optional[bool] = None, channels_last: bool = False,
+          compile: bool = False) -> Optional[float]:
     """TF-Slim's ``train``: runs ``train_op`` on batches of ``data`` until
     ``number_of_steps`` optimizer steps (the global step), checkpointing into
     ``logdir``; returns the last loss.
@@ -365,6 +366,10 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
             run restores the generators' saved states instead).
         progress: a progress bar (step, loss, steps/sec, ETA; needs ``tqdm``)
             instead of log lines; None: only when stderr is a terminal.
+        channels_last: store 4-D variables and batches channels-last (NHWC
+            in memory, still NCHW in shape): often faster for convolutions.
+        compile: run the loss function (model and loss) through
+            ``torch.compile`` after the models are built.
     """
     from .checkpoint import CheckpointManager
     from .checkpoint.restore import assign_from_checkpoint
@@ -394,6 +399,10 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
     data_iter = _batches(data, position)
     epoch, index, first = next(data_iter)
     train_op.build(first, device)
+    if channels_last:
+        _move_variables(memory_format=torch.channels_last)
+    if compile:
+        train_op.loss_fn = torch.compile(train_op.loss_fn)
     if resume_from is not None:
         assign_from_checkpoint(resume_from, get_variables())
         _restore_trainer(train_op, resume_from)
@@ -421,7 +430,7 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
             _due(int(global_step) + 1, save_summaries_steps) if save_summaries_steps
             else step_start - last_summary >= save_summaries_secs)
         with record_if(summarize):
-            loss = train_op(_to_device(batch, device))
+            loss = train_op(_to_device(batch, device, channels_last))
         loss_value = float(loss)
         position += 1
         step = int(global_step)
@@ -473,11 +482,15 @@ def _write_summaries(writer, train_op: TrainOp, step: int, loss, seconds: float)
     writer.write_summaries(step)
 
 
-def _move_variables(device: torch.device) -> None:
-    """Moves every module holding a variable of the default graph to ``device``."""
+def _move_variables(device: Optional[torch.device] = None, memory_format=None) -> None:
+    """Moves every module holding a variable of the default graph to ``device``
+    (and/or ``memory_format``, for 4-D variables)."""
     modules = {id(r.module): r.module for r in get_default_graph().records()}
     for module in modules.values():
-        module.to(device)
+        if device is not None:
+            module.to(device)
+        if memory_format is not None:
+            module.to(memory_format=memory_format)
 
 
 def _device_type(batch) -> str:
@@ -514,15 +527,19 @@ def _due(step: int, every: Optional[int]) -> bool:
     return bool(every) and step % every == 0
 
 
-def _to_device(batch, device):
-    if device is None:
+def _to_device(batch, device, channels_last: bool = False):
+    if device is None and not channels_last:
         return batch
     if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
+        if device is not None:
+            batch = batch.to(device, non_blocking=True)
+        if channels_last and batch.dim() == 4:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        return batch
     if isinstance(batch, (list, tuple)):
-        return type(batch)(_to_device(b, device) for b in batch)
+        return type(batch)(_to_device(b, device, channels_last) for b in batch)
     if isinstance(batch, dict):
-        return {k: _to_device(v, device) for k, v in batch.items()}
+        return {k: _to_device(v, device, channels_last) for k, v in batch.items()}
     return batch
 
 

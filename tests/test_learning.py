@@ -9,6 +9,7 @@ import torch
 
 import slimtorch as slim
 from slimtorch.checkpoint import latest_checkpoint
+from slimtorch.nets import nets_factory
 
 
 def logistic_data():
@@ -356,3 +357,31 @@ def test_train_with_an_explicit_device_moves_the_variables(tmp_path):
                         log_every_n_steps=0, device="cpu")
     assert all(v.device.type == "cpu" for v in slim.get_variables())
     assert train_op.optimizer.param_groups[0]["params"][0] is model.fc.weights
+
+
+@pytest.mark.slow
+def test_channels_last_and_compile_train_the_same_function(tmp_path):
+    def run(**options):
+        with slim.Graph():
+            torch.manual_seed(0)
+            network_fn = nets_factory.get_network_fn("cifarnet", 10, is_training=False)
+
+            def total_loss(batch):
+                images, labels = batch
+                logits, _ = network_fn(images)
+                slim.losses.sparse_softmax_cross_entropy(logits, labels)
+            train_op = slim.learning.create_train_op(total_loss,
+                                                     lambda p: torch.optim.SGD(p, lr=0.01))
+            g = torch.Generator().manual_seed(0)
+            data = [(torch.randn(4, 3, 32, 32, generator=g), torch.randint(0, 10, (4,), generator=g))]
+            slim.learning.train(train_op, None, data, number_of_steps=3, log_every_n_steps=0,
+                                **options)
+            weights = network_fn.CifarNet.conv1.weights
+            return weights.detach().contiguous().clone(), weights.is_contiguous(
+                memory_format=torch.channels_last)
+    reference, _ = run()
+    nhwc, is_channels_last = run(channels_last=True)
+    assert is_channels_last
+    torch.testing.assert_close(nhwc, reference, rtol=1e-4, atol=1e-5)
+    compiled, _ = run(compile=True)
+    torch.testing.assert_close(compiled, reference, rtol=1e-4, atol=1e-5)

@@ -3,3 +3,7 @@
 Each family lives in its own module (``vgg``, ``inception_v3``, ``resnet_v1``,
 ...); :mod:`slimtorch.nets.nets_factory` builds any of them by name.
 """
+
+from . import nets_factory  # cheap: each net is imported on first use
+
+__all__ = ["nets_factory"]
