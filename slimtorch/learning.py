@@ -335,7 +335,7 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
           save_interval_steps: Optional[int] = None, max_to_keep: int = 5,
           device: Union[str, torch.device, None] = "auto", seed: Optional[int] = None,
           progress: Optional[bool] = None, channels_last: bool = False,
-          compile: bool = False) -> Optional[float]:
+          compile: bool = False, sync_batch_norm: bool = False) -> Optional[float]:
     """TF-Slim's ``train``: runs ``train_op`` on batches of ``data`` until
     ``number_of_steps`` optimizer steps (the global step), checkpointing into
     ``logdir``; returns the last loss.
@@ -370,6 +370,8 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
             in memory, still NCHW in shape): often faster for convolutions.
         compile: run the loss function (model and loss) through
             ``torch.compile`` after the models are built.
+        sync_batch_norm: under torchrun, compute batch-norm statistics over
+            the global batch of all ranks (SyncBatchNorm).
     """
     from .checkpoint import CheckpointManager
     from .checkpoint.restore import assign_from_checkpoint
@@ -401,6 +403,8 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
     train_op.build(first, device)
     if channels_last:
         _move_variables(memory_format=torch.channels_last)
+    if sync_batch_norm:
+        _synchronize_batch_norms()
     if compile:
         train_op.loss_fn = torch.compile(train_op.loss_fn)
     if resume_from is not None:
@@ -491,6 +495,15 @@ def _move_variables(device: Optional[torch.device] = None, memory_format=None) -
             module.to(device)
         if memory_format is not None:
             module.to(memory_format=memory_format)
+
+
+def _synchronize_batch_norms() -> None:
+    from .layers.norm import BatchNorm
+    modules = {id(r.module): r.module for r in get_default_graph().records()}
+    for module in modules.values():
+        for layer in module.modules():
+            if isinstance(layer, BatchNorm):
+                layer.sync = True
 
 
 def _device_type(batch) -> str:

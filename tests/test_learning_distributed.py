@@ -15,14 +15,17 @@ import slimtorch as slim
 RANK_SCRIPT = """
 import sys, torch, slimtorch as slim
 from safetensors.torch import save_file
-out, logdir = sys.argv[1], sys.argv[2]
+out, logdir, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 torch.manual_seed(0)
-model = slim.Model(lambda x: slim.fully_connected(
-    slim.fully_connected(x, 8, weights_regularizer=slim.l2_regularizer(0.01), scope="h"), 1,
-    activation_fn=None, scope="out"))
+def net(x):
+    x = slim.fully_connected(x, 8, weights_regularizer=slim.l2_regularizer(0.01), scope="h")
+    if mode == "batch_norm":
+        x = slim.batch_norm(x, scale=True, decay=0.5, scope="bn")
+    return slim.fully_connected(x, 1, activation_fn=None, scope="out")
+model = slim.Model(net)
 g = torch.Generator().manual_seed(1)
 data = [(torch.randn(4, 3, generator=g), torch.randn(4, 1, generator=g)) for _ in range(12)]
-if len(sys.argv) > 3:   # the single-process reference: pairs of batches concatenated
+if len(sys.argv) > 4:   # the single-process reference: pairs of batches concatenated
     data = [(torch.cat([data[i][0], data[i + 1][0]]), torch.cat([data[i][1], data[i + 1][1]]))
             for i in range(0, len(data), 2)]
 def total_loss(batch):
@@ -31,10 +34,10 @@ def total_loss(batch):
 train_op = slim.learning.create_train_op(
     total_loss, lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9))
 slim.learning.train(train_op, logdir, data, number_of_steps=6, save_interval_steps=3,
-                    log_every_n_steps=0, device=None)
+                    log_every_n_steps=0, device=None, sync_batch_norm=(mode == "batch_norm"))
 rank = int(__import__("os").environ.get("RANK", 0))
 save_file({k: v.detach().contiguous() for k, v in model.named_variables().items()},
-          f"{out}/rank{rank}{'_single' if len(sys.argv) > 3 else ''}.safetensors")
+          f"{out}/rank{rank}{'_single' if len(sys.argv) > 4 else ''}.safetensors")
 """
 
 
@@ -45,7 +48,10 @@ def _free_port():
 
 
 @pytest.mark.slow
-def test_two_process_train_equals_one_process_on_the_global_batch(tmp_path):
+@pytest.mark.parametrize("mode", ["plain", "batch_norm"])
+def test_two_process_train_equals_one_process_on_the_global_batch(tmp_path, mode):
+    """With sync_batch_norm=True even batch statistics (and the moving
+    averages) match one process on the global batch."""
     from safetensors.torch import load_file
 
     script = tmp_path / "rank.py"
@@ -60,19 +66,21 @@ def test_two_process_train_equals_one_process_on_the_global_batch(tmp_path):
         env = dict(base, RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank),
                    MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
         procs.append(subprocess.Popen([sys.executable, str(script), str(tmp_path),
-                                       str(tmp_path / "ddp_run")], env=env,
+                                       str(tmp_path / "ddp_run"), mode], env=env,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
     outputs = [p.communicate(timeout=180)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     subprocess.run([sys.executable, str(script), str(tmp_path), str(tmp_path / "single_run"),
-                    "single"], env=base, check=True, timeout=180)
+                    mode, "single"], env=base, check=True, timeout=180)
 
     rank0, rank1 = (load_file(tmp_path / f"rank{r}.safetensors") for r in range(2))
     single = load_file(tmp_path / "rank0_single.safetensors")
     for name, value in single.items():
         assert torch.equal(rank0[name], rank1[name]), name            # ranks stay in sync
         error = (rank0[name] - value).norm() / value.norm()
-        assert error <= 1e-6, (name, float(error))
+        assert error <= 2e-6, (name, float(error))
+    if mode == "batch_norm":
+        assert "bn/moving_variance" in single
     # Only the chief wrote checkpoints, and they hold the final step.
     ckpt = slim.checkpoint.latest_checkpoint(str(tmp_path / "ddp_run"))
     assert ckpt.endswith("model.ckpt-6.safetensors")

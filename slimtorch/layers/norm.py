@@ -89,6 +89,11 @@ def _uses_keras_layer(rank: int, fused, updates_collections) -> bool:
     return not (fusable and (rank == 2 or updates_collections != GraphKeys.UPDATE_OPS))
 
 
+def _distributed() -> bool:
+    import torch.distributed as dist
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
 def _normalize(x, mean, variance, beta, gamma, epsilon):
     """TF's ``nn.batch_normalization``, formula for formula (all arguments
     broadcast against ``x``; ``beta``/``gamma`` may be None)."""
@@ -128,6 +133,9 @@ class BatchNorm(_Normalization):
         self.data_format = data_format
         self.decay = decay
         self.fused = fused
+        # Set by slim.learning.train(sync_batch_norm=True) under torchrun: batch
+        # statistics are then computed over the global batch of all ranks.
+        self.sync = False
 
     def forward(self, inputs: torch.Tensor, training: Optional[bool] = None) -> torch.Tensor:
         """``training`` comes from ``batch_norm``'s ``is_training`` on every call;
@@ -143,7 +151,9 @@ class BatchNorm(_Normalization):
         # feeds the unbiased batch variance to moving_variance, exactly as torch
         # does, and raises epsilon to cuDNN's minimum; TF's other path does neither.
         fused = self.fused and rank in (2, 4)
-        if training and not fused:
+        if training and self.sync and _distributed():
+            outputs = self._train_synchronized(x, gamma, beta, unbiased_update=fused)
+        elif training and not fused:
             outputs = self._train_with_biased_update(x, gamma, beta)
         else:
             epsilon = max(self.epsilon, _FUSED_MIN_EPSILON) if fused else self.epsilon
@@ -158,6 +168,30 @@ class BatchNorm(_Normalization):
                                    self._buffers["moving_variance"], gamma, beta, training,
                                    1.0 - self.decay, epsilon)
         return activate(outputs.movedim(1, -1) if move else outputs, self.activation_fn)
+
+    def _train_synchronized(self, x, gamma, beta, unbiased_update: bool):
+        """Training with statistics of the global batch across torchrun ranks
+        (SyncBatchNorm): per-channel sums, sums of squares and counts are
+        all-reduced (with autograd), so every rank normalizes alike and the
+        gradients equal one process on the whole batch."""
+        from torch.distributed.nn.functional import all_reduce
+        dims = [0, *range(2, x.dim())]
+        count = torch.tensor([x.numel() / x.shape[1]], dtype=x.dtype, device=x.device)
+        stats = torch.cat([x.sum(dims), (x * x).sum(dims), count])
+        stats = all_reduce(stats)
+        channels = x.shape[1]
+        total = stats[-1]
+        mean = stats[:channels] / total
+        variance = stats[channels:2 * channels] / total - mean * mean
+        with torch.no_grad():
+            update = variance * (total / (total - 1)) if unbiased_update else variance
+            self._buffers["moving_mean"].lerp_(mean.detach(), 1.0 - self.decay)
+            self._buffers["moving_variance"].lerp_(update.detach(), 1.0 - self.decay)
+        epsilon = max(self.epsilon, _FUSED_MIN_EPSILON) if unbiased_update else self.epsilon
+        shape = [-1] + [1] * (x.dim() - 2)
+        return _normalize(x, mean.view(shape), variance.view(shape),
+                          None if beta is None else beta.view(shape),
+                          None if gamma is None else gamma.view(shape), epsilon)
 
     def _train_with_biased_update(self, x, gamma, beta):
         variance, mean = torch.var_mean(x, [0, *range(2, x.dim())], correction=0)
