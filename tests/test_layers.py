@@ -244,3 +244,20 @@ def test_repeat_passes_keyword_arguments_to_every_call():
     assert slim.get_unique_variable('down/down_2/weights').shape == (4, 4, 3, 3)
     y = slim.repeat(torch.randn(1, 3, 8, 8), 2, slim.conv2d, 4, [3, 3], stride=2, scope='d2')
     assert y.shape == (1, 4, 2, 2)
+
+
+def test_calling_a_built_conv_with_other_settings_raises():
+    """A built layer keeps its structure: TF-Slim's graph would too, but its
+    reuse=True silently ran the first settings; here both paths raise."""
+    def net(x, stride=1):
+        return slim.conv2d(x, 4, [3, 3], stride=stride, scope="conv")
+    model = slim.Model(net)
+    model(torch.randn(1, 3, 8, 8))
+    model(torch.randn(1, 3, 8, 8), stride=1)   # same settings: fine
+    with pytest.raises(ValueError, match=r"conv: this layer was built with \(4, \[3, 3\], 1, "
+                                         r"'SAME', 1\) and is now called with \(4, \[3, 3\], 2, "):
+        model(torch.randn(1, 3, 8, 8), stride=2)
+    with slim.Graph():
+        slim.conv2d(torch.randn(1, 3, 8, 8), 4, [3, 3], scope="shared")
+        with pytest.raises(ValueError, match="shared: this layer was built with"):
+            slim.conv2d(torch.randn(1, 3, 8, 8), 4, [5, 5], scope="shared", reuse=True)

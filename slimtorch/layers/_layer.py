@@ -31,6 +31,7 @@ class Layer(nn.Module):
     def __init__(self, scope_name: str) -> None:
         super().__init__()
         self.scope_name = scope_name
+        self.config: Optional[tuple] = None   # set by call_layer when built
 
     def shape_error(self, inputs: torch.Tensor, expected: str) -> ValueError:
         return ValueError(
@@ -50,7 +51,8 @@ class Layer(nn.Module):
 
 def call_layer(inputs: torch.Tensor, scope: Optional[str], default_name: str, reuse,
                new_layer, normalizer_fn=None, normalizer_params=None, activation_fn=None,
-               outputs_collections=None, layer_kwargs: Optional[dict] = None) -> torch.Tensor:
+               outputs_collections=None, layer_kwargs: Optional[dict] = None,
+               config: Optional[tuple] = None) -> torch.Tensor:
     """Finds or builds a layer and applies it: the body of every layer builder.
 
     ``new_layer(ls)`` makes the module for a :class:`layer_scope` ``ls`` (with
@@ -58,19 +60,37 @@ def call_layer(inputs: torch.Tensor, scope: Optional[str], default_name: str, re
     ``layer_kwargs`` are passed to the module's ``forward`` on every call: the
     arguments that may change between calls of a built model (``training``).
     With a ``normalizer_fn`` the module's ``normalize`` runs instead.
+    ``config`` (the arguments that shape the layer: stride, rate, ...) is
+    recorded when the layer is built; a later call or ``reuse`` with other
+    values raises instead of silently running the first call's settings.
     """
     frame = current_frame()
     if not frame.building and normalizer_fn is None:  # the fast path of a built model
         layer = find_layer(frame, scope, default_name)
+        if config is not None and layer.config != config:
+            raise _config_error(layer, config)
         outputs = layer(inputs, **layer_kwargs) if layer_kwargs else layer(inputs)
         return collect_named_outputs(outputs_collections, layer.scope_name, outputs)
     with layer_scope(frame, scope, default_name, reuse, inputs) as ls:
-        layer = ls.layer if ls.layer is not None else new_layer(ls)
+        if ls.layer is None:
+            layer = new_layer(ls)
+            layer.config = config
+        else:
+            layer = ls.layer
+            if config is not None and layer.config != config:
+                raise _config_error(layer, config)
         if normalizer_fn is None:
             outputs = layer(inputs, **layer_kwargs) if layer_kwargs else layer(inputs)
         else:
             outputs = layer.normalize(inputs, normalizer_fn, normalizer_params, activation_fn)
         return collect_named_outputs(outputs_collections, ls.path, outputs)
+
+
+def _config_error(layer, config) -> ValueError:
+    return ValueError(
+        f"{layer.scope_name}: this layer was built with {layer.config} and is now called with "
+        f"{config} (num_outputs, kernel_size, stride, padding, rate); a built layer keeps its "
+        "structure, so build a new slim.Model (or use another scope) for other settings")
 
 
 def create_weights_and_biases(weights_shape, layout: str, num_outputs: int, dtype,

@@ -100,7 +100,8 @@ def _convolution(inputs, num_outputs, kernel_size, stride, padding, data_format,
         return layer
 
     return call_layer(inputs, scope, "Conv", reuse, new_layer, normalizer_fn, normalizer_params,
-                      activation_fn, outputs_collections)
+                      activation_fn, outputs_collections,
+                      config=(num_outputs, kernel_size, stride, padding, rate))
 
 
 def _new_convolution(path, inputs, num_outputs, kernel_size, stride, padding, channels_last,
