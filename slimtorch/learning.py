@@ -374,17 +374,10 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
             the global batch of all ranks (SyncBatchNorm).
     """
     from .checkpoint import CheckpointManager
-    from .checkpoint.restore import assign_from_checkpoint
 
     if number_of_steps is not None and number_of_steps <= 0:
         raise ValueError(f"train: number_of_steps must be None or > 0, got {number_of_steps}")
-    ctx = distributed.init_from_env(device=None if device in ("auto", None) else device)
-    if ctx.enabled and device in ("auto", None):
-        device = ctx.device   # each rank its own GPU, never all on cuda:0
-    elif device == "auto":
-        device = "cuda" if torch.cuda.is_available() else None
-    if ctx.enabled:
-        data = distributed.shard_data(data, ctx, seed=seed or 0)
+    ctx, device, data = _placement(device, data, seed)
     train_op.dist = ctx
     manager = CheckpointManager(logdir, max_to_keep=max_to_keep) if logdir and ctx.is_chief \
         else None
@@ -392,29 +385,8 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
     resume_from = manager.latest_checkpoint if manager else None
     if ctx.enabled:   # the chief decides; every rank restores the same checkpoint
         resume_from = distributed.broadcast_object(resume_from, ctx)
-
-    position = 0
-    if resume_from is not None:
-        position = int(_saved_extra(resume_from).get("data_position", 0))
-    elif seed is not None:
-        _seed_everything(seed)
-    data_iter = _batches(data, position)
-    epoch, index, first = next(data_iter)
-    train_op.build(first, device)
-    if channels_last:
-        _move_variables(memory_format=torch.channels_last)
-    if sync_batch_norm:
-        _synchronize_batch_norms()
-    if compile:
-        train_op.loss_fn = torch.compile(train_op.loss_fn)
-    if resume_from is not None:
-        assign_from_checkpoint(resume_from, get_variables())
-        _restore_trainer(train_op, resume_from)
-        logger.info("train: resumed from %s at global step %d", resume_from, int(global_step))
-    elif init_fn is not None:
-        init_fn()
-    if ctx.enabled:   # a safety net: every rank starts from the chief's values
-        distributed.broadcast_variables(get_variables(), ctx)
+    batches, position = _start(train_op, resume_from, init_fn, data, device, seed, ctx,
+                               channels_last, sync_batch_norm, compile)
     bar = _progress_bar(progress, number_of_steps, int(global_step)) if ctx.is_chief else None
 
     writer = SummaryWriter(logdir if ctx.is_chief else None,
@@ -422,7 +394,6 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
                            purge_step=int(global_step) if resume_from else None)
     last_save = last_summary = time.monotonic()
     loss_value = None
-    batches = itertools.chain([(epoch, index, first)], data_iter)
     start_step, start_time = int(global_step), time.monotonic()
     for epoch, index, batch in batches:
         if number_of_steps is not None and int(global_step) >= number_of_steps:
@@ -469,6 +440,53 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
     if int(global_step) > start_step:
         logger.info("train: %d steps in %.1f s", int(global_step) - start_step, elapsed)
     return loss_value
+
+
+def _placement(device, data, seed):
+    """The torchrun context (a single-process one outside torchrun), the
+    device to train on, and this rank's share of ``data``."""
+    ctx = distributed.init_from_env(device=None if device in ("auto", None) else device)
+    if ctx.enabled and device in ("auto", None):
+        device = ctx.device   # each rank its own GPU, never all on cuda:0
+    elif device == "auto":
+        device = "cuda" if torch.cuda.is_available() else None
+    if ctx.enabled:
+        data = distributed.shard_data(data, ctx, seed=seed or 0)
+    return ctx, device, data
+
+
+def _start(train_op: TrainOp, resume_from, init_fn, data, device, seed, ctx, channels_last,
+           sync_batch_norm, compile):
+    """Builds the models on the first batch, then restores ``resume_from``
+    (skipping ``init_fn``, as TF-Slim does) or seeds and runs ``init_fn``.
+    Returns ``(batches, position)``: the batch stream, first batch included,
+    and how many batches the run had consumed."""
+    from .checkpoint.restore import assign_from_checkpoint
+
+    position = 0
+    if resume_from is not None:
+        position = int(_saved_extra(resume_from).get("data_position", 0))
+    elif seed is not None:
+        _seed_everything(seed)
+    data_iter = _batches(data, position)
+    first = next(data_iter)
+    train_op.build(first[2], device)
+    if channels_last:
+        _move_variables(memory_format=torch.channels_last)
+    if sync_batch_norm:
+        _synchronize_batch_norms()
+    if compile:
+        train_op.loss_fn = torch.compile(train_op.loss_fn)
+    if resume_from is not None:
+        assign_from_checkpoint(resume_from, get_variables())
+        _restore_trainer(train_op, resume_from)
+        logger.info("train: resumed from %s at global step %d", resume_from,
+                    int(get_or_create_global_step()))
+    elif init_fn is not None:
+        init_fn()
+    if ctx.enabled:   # a safety net: every rank starts from the chief's values
+        distributed.broadcast_variables(get_variables(), ctx)
+    return itertools.chain([first], data_iter), position
 
 
 def _write_summaries(writer, train_op: TrainOp, step: int, loss, seconds: float) -> None:
