@@ -635,14 +635,14 @@ def _shard_loader(loader, ctx: DistContext, seed: int, shuffle: Optional[bool]):
 def wrap_ddp(module: torch.nn.Module, ctx: DistContext, sync_batch_norm: bool = False,
              **ddp_kwargs) -> Union[torch.nn.Module, "torch.nn.parallel.DistributedDataParallel"]:
     """``DistributedDataParallel(module)`` on this rank's device, for users who
-    call one model themselves (``slim.learning.train`` uses
-    :func:`average_gradients` instead, which works for any number of models).
+    call one model themselves (``slim.learning.train`` wraps its whole step,
+    whatever models it calls, in DDP: see ``slimtorch.ddp_step``).
 
     The module must be built first (a ``slim.Model`` makes its variables on
     its first call; DDP needs them all). It is moved to ``ctx.device``.
-    ``sync_batch_norm=True`` converts torch's ``BatchNorm*d`` layers to
-    ``SyncBatchNorm`` (one GPU per process); slimtorch's own ``batch_norm``
-    has no synchronized form, so a model containing it raises. Other keyword
+    ``sync_batch_norm=True`` makes slim ``batch_norm`` layers compute their
+    statistics over the global batch and converts torch's ``BatchNorm*d``
+    layers to ``SyncBatchNorm`` (one GPU per process). Other keyword
     arguments go to DDP (e.g. ``find_unused_parameters=True`` for heads used
     only in some steps, such as Inception's AuxLogits). A one-process context
     returns the module unwrapped, so the same script runs without torchrun.
@@ -668,13 +668,9 @@ def wrap_ddp(module: torch.nn.Module, ctx: DistContext, sync_batch_norm: bool = 
     if not ctx.enabled:
         return module
     if sync_batch_norm:
-        slim_bn = [m.scope_name for m in module.modules() if isinstance(m, SlimBatchNorm)]
-        if slim_bn:
-            named = ", ".join(slim_bn[:3]) + (", ..." if len(slim_bn) > 3 else "")
-            raise NotImplementedError(f"wrap_ddp: sync_batch_norm=True, but slim.batch_norm "
-                                      f"layers ({named}) have no synchronized form; each rank "
-                                      "normalizes with its own batch (TF-Slim's clones did "
-                                      "the same)")
+        for sub in module.modules():   # slim.batch_norm: statistics over all ranks' batches
+            if isinstance(sub, SlimBatchNorm):
+                sub.sync = True
         module = torch.nn.SyncBatchNorm.convert_sync_batchnorm(module)
     device_ids = [ctx.device.index] if ctx.device.type == "cuda" else None
     return torch.nn.parallel.DistributedDataParallel(module, device_ids=device_ids, **ddp_kwargs)

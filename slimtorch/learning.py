@@ -39,6 +39,7 @@ import torch
 
 from .graph import GraphKeys, Variable, get_default_graph
 from . import distributed
+from .ddp_step import wrap_train_step
 from .model import dry_run
 from .summaries import SummaryWriter, record_if
 from .variables import get_or_create_global_step, get_trainable_variables, get_variables
@@ -129,6 +130,22 @@ class TrainOp:
         self.moving_average_decay = moving_average_decay
         self.moving_average = None
         self.dist = distributed.DistContext()   # train() sets the torchrun context
+        self.ddp = None   # DistributedDataParallel around the step, under torchrun
+
+    def distribute(self, ctx: distributed.DistContext) -> None:
+        """Under torchrun (``ctx.enabled``): runs the loss through
+        DistributedDataParallel, so gradients are averaged over the ranks in
+        buckets while backward runs. Call it once the models are built, on
+        every rank; ``train`` does."""
+        self.dist = ctx
+        if ctx.enabled and self.ddp is None:
+            self._ensure_optimizer()
+            self.ddp = wrap_train_step(self._run_loss, self.variables_to_train)
+
+    def undistribute(self) -> None:
+        """Drops the DDP wrapper (before the process group is destroyed: its
+        reducer holds the last step's collective)."""
+        self.ddp = None
 
     @property
     def global_step(self) -> Optional[Variable]:
@@ -187,8 +204,15 @@ class TrainOp:
     def __call__(self, batch) -> torch.Tensor:
         """One step: loss, backward and (every ``gradient_accumulation_steps``
         calls) the update; returns the loss, detached."""
+        accumulating = self._micro_step + 1 < self.accumulation
+        if self.ddp is not None and accumulating:
+            with self.ddp.no_sync():   # gradients are averaged on the last micro-step only
+                return self._step(batch)
+        return self._step(batch)
+
+    def _step(self, batch) -> torch.Tensor:
         with self._autocast(batch):
-            loss = self._run_loss(batch)
+            loss = self.ddp(batch) if self.ddp is not None else self._run_loss(batch)
         self._ensure_optimizer()
         step = self.global_step
         if self.check_numerics:
@@ -214,7 +238,7 @@ class TrainOp:
         """Averages the gradients over torchrun ranks, multiplies, clips and
         applies them, then advances the global step and the moving averages."""
         if self.dist.enabled:   # before unscaling, so every rank skips the same fp16 steps
-            distributed.average_gradients(self.variables_to_train, self.dist)
+            self._average_gradients()
         if self.learning_rate is not None:
             from .optimization import set_learning_rate
             rate = self.learning_rate(int(step) if step is not None else 0) \
@@ -241,6 +265,29 @@ class TrainOp:
                 step.add_(1)
         if self.moving_average is not None:
             self.moving_average.update(num_updates=int(step) if step is not None else None)
+
+
+    def _average_gradients(self) -> None:
+        """Without DDP: averages now. With DDP the backward pass has averaged
+        already, unless some variable got no gradient: DDP then never
+        finishes that bucket, so this step is averaged by hand (averaging the
+        finished buckets again changes nothing: they are equal on every rank)
+        and DDP is rebuilt with ``find_unused_parameters=True``. The set of
+        variables without gradients must be the same on every rank."""
+        if self.ddp is None:
+            distributed.average_gradients(self.variables_to_train, self.dist)
+            return
+        if self.ddp.find_unused_parameters:
+            return
+        unused = [v for v in self.variables_to_train if v.grad is None]
+        if unused:
+            names = ", ".join(getattr(v, "name", "?") for v in unused[:3])
+            logger.info("train: %d variables got no gradient (%s%s); DDP now looks for unused "
+                        "variables every step", len(unused), names, ", ..." if len(unused) > 3
+                        else "")
+            distributed.average_gradients(self.variables_to_train, self.dist)
+            self.ddp = wrap_train_step(self._run_loss, self.variables_to_train,
+                                       find_unused_parameters=True)
 
 
 def create_train_op(total_loss: Callable, optimizer, global_step=_USE_GLOBAL_STEP,
@@ -378,7 +425,6 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
     if number_of_steps is not None and number_of_steps <= 0:
         raise ValueError(f"train: number_of_steps must be None or > 0, got {number_of_steps}")
     ctx, device, data = _placement(device, data, seed)
-    train_op.dist = ctx
     manager = CheckpointManager(logdir, max_to_keep=max_to_keep) if logdir and ctx.is_chief \
         else None
     global_step = get_or_create_global_step()
@@ -435,6 +481,7 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
     if manager and loss_value is not None:
         _save(manager, train_op, int(global_step), position)
     distributed.barrier(ctx)
+    train_op.undistribute()
     distributed.destroy(ctx)
     elapsed = time.monotonic() - start_time
     if int(global_step) > start_step:
@@ -486,6 +533,7 @@ def _start(train_op: TrainOp, resume_from, init_fn, data, device, seed, ctx, cha
         init_fn()
     if ctx.enabled:   # a safety net: every rank starts from the chief's values
         distributed.broadcast_variables(get_variables(), ctx)
+    train_op.distribute(ctx)
     return itertools.chain([first], data_iter), position
 
 
