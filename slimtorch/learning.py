@@ -30,7 +30,6 @@ import contextlib
 import itertools
 import logging
 import random
-import sys
 import os
 import time
 from typing import Callable, Iterable, Mapping, Optional, Sequence, Union
@@ -38,7 +37,7 @@ from typing import Callable, Iterable, Mapping, Optional, Sequence, Union
 import torch
 
 from .graph import GraphKeys, Variable, get_default_graph
-from . import distributed
+from . import distributed, runtime
 from .ddp_step import wrap_train_step
 from .model import dry_run
 from .summaries import SummaryWriter, record_if
@@ -160,7 +159,7 @@ class TrainOp:
         with dry_run(), torch.no_grad():
             self._run_loss(batch)
         if device is not None:
-            _move_variables(torch.device(device))
+            runtime.move_variables(torch.device(device))
         self._ensure_optimizer()
         return self
 
@@ -199,7 +198,7 @@ class TrainOp:
         if self.mixed_precision is None:
             return contextlib.nullcontext()
         dtype = torch.bfloat16 if self.mixed_precision == "bf16" else torch.float16
-        return torch.autocast(_device_type(batch), dtype=dtype)
+        return torch.autocast(runtime.device_type(batch), dtype=dtype)
 
     def __call__(self, batch) -> torch.Tensor:
         """One step: loss, backward and (every ``gradient_accumulation_steps``
@@ -424,7 +423,7 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
 
     if number_of_steps is not None and number_of_steps <= 0:
         raise ValueError(f"train: number_of_steps must be None or > 0, got {number_of_steps}")
-    ctx, device, data = _placement(device, data, seed)
+    ctx, device, data = runtime.place(device, data, seed)
     manager = CheckpointManager(logdir, max_to_keep=max_to_keep) if logdir and ctx.is_chief \
         else None
     global_step = get_or_create_global_step()
@@ -433,7 +432,7 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
         resume_from = distributed.broadcast_object(resume_from, ctx)
     batches, position = _start(train_op, resume_from, init_fn, data, device, seed, ctx,
                                channels_last, sync_batch_norm, compile)
-    bar = _progress_bar(progress, number_of_steps, int(global_step)) if ctx.is_chief else None
+    bar = runtime.progress_bar(progress, number_of_steps, int(global_step)) if ctx.is_chief else None
 
     writer = SummaryWriter(logdir if ctx.is_chief else None,
                            enabled=bool(save_summaries_steps or save_summaries_secs),
@@ -451,7 +450,7 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
             _due(int(global_step) + 1, save_summaries_steps) if save_summaries_steps
             else step_start - last_summary >= save_summaries_secs)
         with record_if(summarize):
-            loss = train_op(_to_device(batch, device, channels_last))
+            loss = train_op(runtime.to_device(batch, device, channels_last))
         loss_value = float(loss)
         position += 1
         step = int(global_step)
@@ -489,17 +488,6 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
     return loss_value
 
 
-def _placement(device, data, seed):
-    """The torchrun context (a single-process one outside torchrun), the
-    device to train on, and this rank's share of ``data``."""
-    ctx = distributed.init_from_env(device=None if device in ("auto", None) else device)
-    if ctx.enabled and device in ("auto", None):
-        device = ctx.device   # each rank its own GPU, never all on cuda:0
-    elif device == "auto":
-        device = "cuda" if torch.cuda.is_available() else None
-    if ctx.enabled:
-        data = distributed.shard_data(data, ctx, seed=seed or 0)
-    return ctx, device, data
 
 
 def _start(train_op: TrainOp, resume_from, init_fn, data, device, seed, ctx, channels_last,
@@ -519,7 +507,7 @@ def _start(train_op: TrainOp, resume_from, init_fn, data, device, seed, ctx, cha
     first = next(data_iter)
     train_op.build(first[2], device)
     if channels_last:
-        _move_variables(memory_format=torch.channels_last)
+        runtime.move_variables(memory_format=torch.channels_last)
     if sync_batch_norm:
         _synchronize_batch_norms()
     if compile:
@@ -552,15 +540,6 @@ def _write_summaries(writer, train_op: TrainOp, step: int, loss, seconds: float)
     writer.write_summaries(step)
 
 
-def _move_variables(device: Optional[torch.device] = None, memory_format=None) -> None:
-    """Moves every module holding a variable of the default graph to ``device``
-    (and/or ``memory_format``, for 4-D variables)."""
-    modules = {id(r.module): r.module for r in get_default_graph().records()}
-    for module in modules.values():
-        if device is not None:
-            module.to(device)
-        if memory_format is not None:
-            module.to(memory_format=memory_format)
 
 
 def _synchronize_batch_norms() -> None:
@@ -572,14 +551,6 @@ def _synchronize_batch_norms() -> None:
                 layer.sync = True
 
 
-def _device_type(batch) -> str:
-    if isinstance(batch, torch.Tensor):
-        return batch.device.type
-    if isinstance(batch, (list, tuple)):
-        return next((_device_type(b) for b in batch if _device_type(b) != "cpu"), "cpu")
-    if isinstance(batch, dict):
-        return _device_type(list(batch.values()))
-    return "cpu"
 
 
 def _seed_everything(seed: int) -> None:
@@ -589,37 +560,12 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _progress_bar(progress: Optional[bool], total: Optional[int], start: int):
-    if progress is None:
-        progress = sys.stderr.isatty()
-    if not progress:
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        logger.warning("train: progress=True needs tqdm (pip install tqdm); logging instead")
-        return None
-    return tqdm(total=total, initial=start, unit="step", dynamic_ncols=True)
 
 
 def _due(step: int, every: Optional[int]) -> bool:
     return bool(every) and step % every == 0
 
 
-def _to_device(batch, device, channels_last: bool = False):
-    if device is None and not channels_last:
-        return batch
-    if isinstance(batch, torch.Tensor):
-        if device is not None:
-            batch = batch.to(device, non_blocking=True)
-        if channels_last and batch.dim() == 4:
-            batch = batch.contiguous(memory_format=torch.channels_last)
-        return batch
-    if isinstance(batch, (list, tuple)):
-        return type(batch)(_to_device(b, device, channels_last) for b in batch)
-    if isinstance(batch, dict):
-        return {k: _to_device(v, device, channels_last) for k, v in batch.items()}
-    return batch
 
 
 def _saved_extra(checkpoint_path: str) -> dict:
