@@ -12,7 +12,8 @@ fine-tuning models, on PyTorch.
 """
 
 from . import initializers, layers, losses, regularizers, utils
-from . import checkpoint, distributed, learning, nets, optimization, summaries
+from . import checkpoint, data, distributed, evaluation, learning, metrics, nets, optimization
+from . import summaries
 from .arg_scope import (
     ScopedArgumentError,
     add_arg_scope,
@@ -86,8 +87,8 @@ __all__ = [
     # checkpoints
     "assign_from_checkpoint", "assign_from_checkpoint_fn",
     # submodules
-    "checkpoint", "distributed", "initializers", "layers", "learning", "losses", "nets", "optimization",
-    "regularizers", "summaries", "utils",
+    "checkpoint", "data", "distributed", "evaluation", "initializers", "layers", "learning",
+    "losses", "metrics", "nets", "optimization", "regularizers", "summaries", "utils",
     "__version__",
 ]
 __all__ += layers.__all__  # every layer and layer module

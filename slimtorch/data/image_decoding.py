@@ -32,19 +32,26 @@ from __future__ import annotations
 import warnings
 
 import torch
-from torchvision.io import ImageReadMode, decode_image
 
 from slimtorch.data.errors import TFRecordError
 
 __all__ = ["decode_image_bytes"]
 
-# torchvision 0.29 warns on *every* decode that its codecs move to TorchCodec;
-# the notice is for slimtorch's maintainers, not once per image for its users.
-warnings.filterwarnings("ignore", message="The image decoding and encoding capabilities "
-                        "of TorchVision are deprecated", category=DeprecationWarning)
+# ImageReadMode names; torchvision itself is imported on the first decode
+# (importing it costs about a second, which ``import slimtorch`` should not).
+_MODES = {0: "UNCHANGED", 1: "GRAY", 3: "RGB", 4: "RGB_ALPHA"}
 
-_MODES = {0: ImageReadMode.UNCHANGED, 1: ImageReadMode.GRAY, 3: ImageReadMode.RGB,
-          4: ImageReadMode.RGB_ALPHA}
+
+def _decode(data: torch.Tensor, channels: int) -> torch.Tensor:
+    from torchvision.io import ImageReadMode, decode_image
+
+    with warnings.catch_warnings():
+        # torchvision 0.29 warns on *every* decode that its codecs move to
+        # TorchCodec; the notice is for slimtorch's maintainers, not per image.
+        warnings.filterwarnings("ignore", message="The image decoding and encoding "
+                                "capabilities of TorchVision are deprecated",
+                                category=DeprecationWarning)
+        return decode_image(data, mode=getattr(ImageReadMode, _MODES[channels]))
 
 
 def _as_text(image_format) -> str:
@@ -83,7 +90,7 @@ def decode_image_bytes(encoded, image_format=b"", channels: int = 3,
                                 f"{list(shape)} needs {shape[0] * shape[1] * shape[2]}")
         return data.reshape(shape).permute(2, 0, 1).contiguous()
     try:
-        image = decode_image(data, mode=_MODES[channels])
+        image = _decode(data, channels)
     except RuntimeError as error:
         raise TFRecordError(f"could not decode the image bytes "
                             f"(format {_as_text(image_format)!r}): {error}") from None

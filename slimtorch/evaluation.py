@@ -1,0 +1,343 @@
+"""TF-Slim's ``slim.evaluation``, eagerly: ``evaluate_once``,
+``evaluation_loop``, ``checkpoints_iterator``, ``wait_for_new_checkpoint``.
+
+As in training, the graph-mode ``eval_op`` becomes a function of the batch:
+it runs the model and folds the batch into the metrics. The guide's
+evaluation loop translates to:
+
+    >>> import tempfile
+    >>> logdir = tempfile.mkdtemp()
+    >>> net = slim.Model(lambda x: slim.fully_connected(x, 1, activation_fn=None, scope='fc'))
+    >>> names_to_values, names_to_updates = slim.metrics.aggregate_metric_map({
+    ...     'eval/mean_absolute_error': slim.metrics.streaming_mean_absolute_error(),
+    ...     'eval/mean_squared_error': slim.metrics.streaming_mean_squared_error(),
+    ... })
+    >>> def eval_op(batch):
+    ...     x, y = batch
+    ...     predictions = net(x)
+    ...     for update in names_to_updates.values():
+    ...         update(predictions, y)
+    >>> x = torch.ones(4, 2); data = [(x, torch.zeros(4, 1))] * 3
+    >>> with slim.model.dry_run():
+    ...     _ = net(x)   # built, so there is something to save
+    >>> with torch.no_grad():
+    ...     _ = net.fc.weights.fill_(0.5), net.fc.biases.zero_()
+    >>> path = logdir + '/model.ckpt-7.safetensors'
+    >>> slim.checkpoint.save_checkpoint(path, net.named_variables(), global_step=7)
+    >>> values = slim.evaluation.evaluate_once(path, logdir, data, num_evals=3,
+    ...                                        eval_op=eval_op, metrics=names_to_values,
+    ...                                        quiet=True)
+    >>> {name: round(value, 3) for name, value in values.items()}
+    {'eval/mean_absolute_error': 1.0, 'eval/mean_squared_error': 1.0}
+
+Each evaluation resets every metric of the graph first (TF re-runs
+``local_variables_initializer``), puts the models in eval mode and runs
+without gradients. Under ``torchrun`` the data is sharded, metric values are
+reduced over the ranks, and only rank 0 writes summaries and prints.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from typing import Callable, Iterable, Iterator, Mapping, Optional, Union
+
+import torch
+
+from . import distributed, runtime
+from .checkpoint import CheckpointError, assign_from_checkpoint, latest_checkpoint, load_checkpoint
+from .graph import get_default_graph
+from .metrics.base import StreamingMetric, reset_metrics
+from .model import dry_run
+from .summaries import SummaryWriter, record_if
+from .variables import get_variables
+
+__all__ = ["checkpoints_iterator", "evaluate_once", "evaluation_loop", "wait_for_new_checkpoint"]
+
+logger = logging.getLogger(__name__)
+
+_USE_DEFAULT = object()
+
+
+def wait_for_new_checkpoint(checkpoint_dir: str, last_checkpoint: Optional[str] = None,
+                            seconds_to_sleep: float = 1, timeout: Optional[float] = None
+                            ) -> Optional[str]:
+    """Polls ``checkpoint_dir`` until its latest checkpoint exists and differs
+    from ``last_checkpoint``; returns its path, or None once waiting longer
+    would pass ``timeout`` seconds.
+
+        >>> import tempfile
+        >>> wait_for_new_checkpoint(tempfile.mkdtemp(), timeout=0) is None
+        True
+    """
+    stop_time = time.monotonic() + timeout if timeout is not None else None
+    while True:
+        path = latest_checkpoint(checkpoint_dir)
+        if path is not None and path != last_checkpoint:
+            return path
+        if stop_time is not None and time.monotonic() + seconds_to_sleep > stop_time:
+            return None
+        time.sleep(seconds_to_sleep)
+
+
+def checkpoints_iterator(checkpoint_dir: str, min_interval_secs: float = 0,
+                         timeout: Optional[float] = None,
+                         timeout_fn: Optional[Callable[[], bool]] = None,
+                         seconds_to_sleep: float = 1) -> Iterator[str]:
+    """Yields each new checkpoint of ``checkpoint_dir`` as it appears.
+
+    It looks only when control comes back to it, so checkpoints written
+    meanwhile are skipped (the latest is yielded), and after each yield it
+    sleeps whatever remains of ``min_interval_secs``. After ``timeout``
+    seconds without a new one it stops, unless ``timeout_fn`` is given and
+    returns False (then it keeps waiting). TF-Slim's semantics exactly.
+
+        >>> import tempfile
+        >>> list(checkpoints_iterator(tempfile.mkdtemp(), timeout=0))
+        []
+    """
+    checkpoint_path = None
+    while True:
+        new_path = wait_for_new_checkpoint(checkpoint_dir, checkpoint_path,
+                                           seconds_to_sleep=seconds_to_sleep, timeout=timeout)
+        if new_path is None:
+            if timeout_fn is None:
+                logger.info("Timed-out waiting for a checkpoint in %s", checkpoint_dir)
+                return
+            if timeout_fn():
+                return
+            continue
+        start = time.monotonic()
+        checkpoint_path = new_path
+        yield checkpoint_path
+        remaining = start + min_interval_secs - time.monotonic()
+        if remaining > 0:
+            time.sleep(remaining)
+
+
+def evaluate_once(checkpoint_path: str, logdir: Optional[str], data: Iterable,
+                  num_evals: Optional[int] = None, eval_op: Optional[Callable] = None,
+                  metrics=None, final_op=None, summary_op=_USE_DEFAULT,
+                  variables_to_restore=None, device: Union[str, torch.device, None] = "auto",
+                  progress: Optional[bool] = None, quiet: bool = False):
+    """Restores ``checkpoint_path``, runs ``eval_op`` on ``num_evals`` batches
+    of ``data`` and returns the final values.
+
+    Args:
+        checkpoint_path: a checkpoint file, TF prefix or directory (its latest).
+        logdir: summaries go here, at the checkpoint's global step (None: none).
+        data: batches (a ``DataLoader``, a list); read once, from the start.
+        num_evals: how many batches (None: all of ``data``).
+        eval_op: ``eval_op(batch)`` runs the models and updates the metrics.
+        metrics: ``{name: metric}`` (or ``names_to_values`` from
+            ``aggregate_metric_map``): values to return, print as
+            ``name: value`` and write as scalar summaries.
+        final_op: what to return instead of the metric values: a callable
+            (its result), or a dict/list of metrics or value callables.
+        summary_op: default: the metric values and any summaries recorded by
+            ``eval_op`` (``slim.summaries.scalar``...); None: no summaries;
+            a callable ``summary_op(writer, global_step)`` writes its own.
+        variables_to_restore: a list of variables or ``{checkpoint_name:
+            variable}`` (e.g. moving-average shadows), or a function returning
+            one once the models are built; default every variable.
+        device: ``'auto'`` (CUDA when available), a device, or None.
+        progress: a progress bar over the batches (None: on a terminal).
+        quiet: do not print the final values.
+
+    Returns: ``final_op``'s value, else ``{name: float}`` for ``metrics``,
+    else None.
+    """
+    if not callable(eval_op):
+        raise TypeError("evaluate_once: eval_op must be a function of the batch that runs the "
+                        f"model and updates the metrics; got {type(eval_op).__name__}")
+    ctx, device, data = runtime.place(device, data, seed=0)
+    return _evaluate(checkpoint_path, logdir, data, num_evals, eval_op, metrics, final_op,
+                     summary_op, variables_to_restore, device, progress, quiet, ctx)
+
+
+def evaluation_loop(checkpoint_dir: str, logdir: Optional[str], data: Iterable,
+                    num_evals: Optional[int] = None, eval_op: Optional[Callable] = None,
+                    metrics=None, final_op=None, summary_op=_USE_DEFAULT,
+                    variables_to_restore=None, eval_interval_secs: float = 60,
+                    max_number_of_evaluations: Optional[int] = None,
+                    timeout: Optional[float] = None,
+                    timeout_fn: Optional[Callable[[], bool]] = None,
+                    device: Union[str, torch.device, None] = "auto",
+                    progress: Optional[bool] = None, quiet: bool = False):
+    """Evaluates every new checkpoint of ``checkpoint_dir`` (see
+    :func:`checkpoints_iterator` for the timing: at most one evaluation per
+    ``eval_interval_secs``; checkpoints written meanwhile are skipped, only
+    the latest is evaluated) until ``max_number_of_evaluations`` or a
+    ``timeout`` without a new checkpoint. Arguments as :func:`evaluate_once`.
+
+    A checkpoint that vanishes before it is read (``train``'s retention
+    deleted it) or cannot be read (half-written by another tool) is skipped
+    with a warning. Returns the last evaluation's values.
+    """
+    if not callable(eval_op):
+        raise TypeError("evaluation_loop: eval_op must be a function of the batch that runs "
+                        f"the model and updates the metrics; got {type(eval_op).__name__}")
+    ctx, device, data = runtime.place(device, data, seed=0)
+    checkpoints = checkpoints_iterator(checkpoint_dir, eval_interval_secs, timeout, timeout_fn) \
+        if ctx.is_chief else None
+    values, done = None, 0
+    for path in _agreed(checkpoints, ctx):
+        try:
+            values = _evaluate(path, logdir, data, num_evals, eval_op, metrics, final_op,
+                               summary_op, variables_to_restore, device, progress, quiet, ctx)
+        except (CheckpointError, OSError) as error:
+            logger.warning("evaluation_loop: skipping %s: %s", path, error)
+            continue
+        done += 1
+        if max_number_of_evaluations is not None and done >= max_number_of_evaluations:
+            logger.info("evaluation_loop: reached max_number_of_evaluations=%d",
+                        max_number_of_evaluations)
+            break
+    return values
+
+
+def _agreed(checkpoints: Optional[Iterator[str]], ctx) -> Iterator[str]:
+    """Under torchrun the chief watches the directory and every rank gets its
+    choice, so all ranks evaluate the same checkpoints (or stop) together."""
+    if not ctx.enabled:
+        yield from checkpoints
+        return
+    while True:
+        path = next(checkpoints, None) if ctx.is_chief else None
+        path = distributed.broadcast_object(path, ctx)
+        if path is None:
+            return
+        yield path
+
+
+def _evaluate(checkpoint_path, logdir, data, num_evals, eval_op, metrics, final_op, summary_op,
+              variables_to_restore, device, progress, quiet, ctx):
+    if num_evals is not None and num_evals <= 0:
+        raise ValueError(f"evaluate_once: num_evals must be None or > 0, got {num_evals}")
+    batches = iter(data)
+    first = next(batches, None)
+    if first is None:
+        raise ValueError("evaluate_once: data yielded no batches")
+    first = runtime.to_device(first, device)
+    if not get_default_graph().records():   # models not built yet: build them
+        with dry_run(), torch.no_grad():
+            eval_op(first)
+        if device is not None:
+            runtime.move_variables(torch.device(device))
+    variables = variables_to_restore if variables_to_restore is not None else get_variables()
+    if callable(variables):   # decided once the models exist
+        variables = variables()
+    assign_from_checkpoint(checkpoint_path, variables)
+    step = _global_step_of(checkpoint_path)
+    logger.info("Evaluating %s (global step %d)", checkpoint_path, step)
+
+    reset_metrics()
+    bar = runtime.progress_bar(progress, num_evals, 0, unit="batch") if ctx.is_chief else None
+    record = summary_op is _USE_DEFAULT
+    with _eval_mode(), torch.no_grad():
+        count = 0
+        for batch in _chain(first, batches):
+            if num_evals is not None and count >= num_evals:
+                break
+            with record_if(record):   # each batch replaces the last: the final one is written
+                eval_op(runtime.to_device(batch, device))
+            count += 1
+            if bar is not None:
+                bar.update(1)
+    if bar is not None:
+        bar.close()
+    if num_evals is not None and count < num_evals:
+        logger.warning("evaluate_once: data ran out after %d of num_evals=%d batches",
+                       count, num_evals)
+
+    values = _metric_values(metrics)   # a collective under torchrun: every rank
+    result = _final_values(final_op) if final_op is not None else values
+    if ctx.is_chief:
+        if not quiet:
+            for name, value in (values or {}).items():
+                if isinstance(value, float):   # float32 digits only: 0.9642857, not ...313156128
+                    value = float(f"{value:.7g}")
+                print(f"{name}: {value}", flush=True)
+        if logdir and summary_op is not None:
+            _write_summaries(logdir, summary_op, values, step, record)
+    return result
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+class _eval_mode:
+    """Every model (``slim.Model``: its layers' ``is_training=None`` follow
+    it) and module holding a variable in eval mode, restored afterwards."""
+
+    def __enter__(self):
+        modules = {}
+        for record in get_default_graph().records():
+            for module in (record.owner, record.module):
+                if module is not None:
+                    modules[id(module)] = module
+        self._modes = [(m, m.training) for m in modules.values()]
+        for module, _ in self._modes:
+            module.eval()
+
+    def __exit__(self, *exc):
+        for module, training in self._modes:
+            module.train(training)
+
+
+def _metric_values(metrics) -> Optional[dict]:
+    if metrics is None:
+        return None
+    if not isinstance(metrics, Mapping):
+        raise TypeError("evaluate_once: metrics must map names to metrics (e.g. names_to_values "
+                        f"from slim.metrics.aggregate_metric_map); got {type(metrics).__name__}")
+    return {name: _read(metric) for name, metric in metrics.items()}
+
+
+def _final_values(final_op):
+    if isinstance(final_op, Mapping):
+        return {name: _read(op) for name, op in final_op.items()}
+    if isinstance(final_op, (list, tuple)):
+        return [_read(op) for op in final_op]
+    return _read(final_op)
+
+
+def _read(metric):
+    """A metric's (or a value callable's) value as a Python number, or a
+    list for tensor values."""
+    value = metric.value() if isinstance(metric, StreamingMetric) else metric()
+    if isinstance(value, torch.Tensor):
+        return value.item() if value.numel() == 1 else value.tolist()
+    return value
+
+
+def _global_step_of(checkpoint_path: str) -> int:
+    """The ``global_step`` saved in the checkpoint, else the ``-N`` of its
+    name, else 0."""
+    with load_checkpoint(checkpoint_path) as reader:
+        step = reader.global_step
+        if step is None and reader.has_tensor("global_step"):
+            step = int(reader.get_tensor("global_step"))
+    if step is not None:
+        return int(step)
+    match = re.search(r"-(\d+)(\.[a-z]+)?$", os.path.basename(str(checkpoint_path)))
+    return int(match.group(1)) if match else 0
+
+
+def _write_summaries(logdir, summary_op, values, step: int, recorded: bool) -> None:
+    writer = SummaryWriter(logdir)
+    try:
+        if callable(summary_op):
+            summary_op(writer, step)
+        else:
+            for name, value in (values or {}).items():
+                if isinstance(value, (int, float)):
+                    writer.scalar(name, value, step)
+            if recorded:
+                writer.write_summaries(step)
+    finally:
+        writer.close()
