@@ -23,14 +23,15 @@ def confusion_counts(metric: str, predictions, labels, num_classes: int,
     predictions, labels, weights = flat_inputs(metric, predictions, labels, weights)
     predictions, labels = predictions.to(torch.int64), labels.to(torch.int64)
     for what, ids in (("labels", labels), ("predictions", predictions)):
-        if ids.numel() and not bool(((ids >= 0) & (ids < num_classes)).all()):
-            raise ValueError(f"{metric}: {what} must be class ids in [0, {num_classes}) for "
-                             f"num_classes={num_classes}, got values from {ids.min().item()} "
-                             f"to {ids.max().item()}")
-    if weights is None:
-        weights = torch.ones(labels.shape, dtype=torch.float64, device=labels.device)
-    cells = torch.zeros(num_classes * num_classes, dtype=torch.float64, device=labels.device)
-    cells.index_add_(0, labels * num_classes + predictions, weights)
+        if ids.numel():
+            low, high = (int(v) for v in torch.aminmax(ids))   # one pass over the ids
+            if low < 0 or high >= num_classes:
+                raise ValueError(f"{metric}: {what} must be class ids in [0, {num_classes}) "
+                                 f"for num_classes={num_classes}, got values from {low} to "
+                                 f"{high}")
+    # bincount: integer counts without weights (no float64 ones to allocate).
+    cells = torch.bincount(labels * num_classes + predictions, weights=weights,
+                           minlength=num_classes * num_classes).to(torch.float64)
     return cells.view(num_classes, num_classes)
 
 
