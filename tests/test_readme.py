@@ -15,5 +15,8 @@ def test_readme_python_blocks_run(capsys):
         slim.reset_default_graph()   # each block is its own program
         exec(compile(block, str(README), "exec"), {})
     out = capsys.readouterr().out.splitlines()
-    assert out == ["32 vgg16/conv1/conv1_1/weights", "16", "torch.Size([2, 1000])",
-                   "vgg16.conv1.conv1_1.weights"]
+    assert out[:4] == ["32 vgg16/conv1/conv1_1/weights", "16", "torch.Size([2, 1000])",
+                       "vgg16.conv1.conv1_1.weights"]
+    metrics = [line.split(" has value")[0] for line in out[4:6]]
+    assert metrics == ["Metric eval/mean_absolute_error", "Metric eval/mean_squared_error"]
+    assert [line.split(":")[0] for line in out[6:]] == ["eval/accuracy", "eval/recall_5"]
