@@ -1,5 +1,8 @@
 """The ``slimtorch`` command.
 
+    slimtorch train                             # LeNet on the embedded digits, 1000 steps
+    slimtorch train --model_name=vgg_16 --dataset_name=flowers --dataset_dir=DIR ...
+    slimtorch eval --checkpoint_path=/tmp/tfmodel/   # accuracy and recall@5
     slimtorch inspect PATH                      # names, shapes, dtypes of any checkpoint
     slimtorch convert SRC DST.safetensors       # TF / PyTorch -> slimtorch safetensors
     slimtorch convert vgg16.pth DST --net vgg_16 --torchvision
@@ -9,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 __all__ = ["main"]
@@ -31,9 +35,37 @@ def _check(args) -> str:
     return check_checkpoint(args.net, args.path, args.num_classes)
 
 
+def _train(args) -> str:
+    from .classifier import train
+    loss = train.main(args)
+    return f"trained to global step {args.max_number_of_steps} in {args.train_dir}" + (
+        f" (last loss {loss:.4f})" if loss is not None else "")
+
+
+def _eval(args) -> str:
+    from .classifier import eval as evaluate
+    evaluate.main(args)   # prints eval/<name>: value itself
+    return ""
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .classifier.flags import add_eval_flags, add_train_flags
+
     parser = argparse.ArgumentParser(prog="slimtorch", description="TF-Slim on PyTorch.")
     commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser(
+        "train", help="train an image classifier (research/slim's train_image_classifier)",
+        description="Train a zoo net on a dataset with research/slim's flags; with no flags, "
+                    "LeNet on the embedded digits for 1000 steps into /tmp/tfmodel/.")
+    add_train_flags(train)
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser(
+        "eval", help="evaluate checkpoints (research/slim's eval_image_classifier)",
+        description="Accuracy and recall@5 of a checkpoint on a dataset split.")
+    add_eval_flags(evaluate)
+    evaluate.set_defaults(run=_eval)
 
     inspect = commands.add_parser("inspect", help="list a checkpoint's tensors")
     inspect.add_argument("path", help="checkpoint file, TF prefix or directory")
@@ -59,8 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from .checkpoint.errors import CheckpointError
+    if args.command in ("train", "eval"):
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        print(args.run(args))
+        out = args.run(args)
+        if out:
+            print(out)
     except (CheckpointError, ValueError, OSError) as error:
         print(f"slimtorch {args.command}: error: {error}", file=sys.stderr)
         return 1

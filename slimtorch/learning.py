@@ -178,6 +178,8 @@ class TrainOp:
         variables = self._variables_to_train
         if variables is None:
             variables = get_trainable_variables()
+        elif callable(variables):   # decided once the models exist (e.g. trainable_scopes)
+            variables = variables()
         variables = list(variables)
         for var in variables:
             if not var.requires_grad:
@@ -311,6 +313,8 @@ def create_train_op(total_loss: Callable, optimizer, global_step=_USE_GLOBAL_STE
             averages during the forward pass, so there is nothing to run.
         variables_to_train: default all trainable variables; others get no
             update (their gradients are computed only if they require grad).
+            A function with no arguments is called once the models are built,
+            e.g. ``lambda: slim.learning.variables_to_train('vgg_16/fc8')``.
         clip_gradient_norm: if > 0, each gradient is clipped to this norm.
         summarize_gradients: keep each step's gradients for histogram summaries.
         gradient_multipliers: ``{variable or name: factor}``, applied before clipping.

@@ -20,3 +20,40 @@ def test_readme_python_blocks_run(capsys):
     metrics = [line.split(" has value")[0] for line in out[4:6]]
     assert metrics == ["Metric eval/mean_absolute_error", "Metric eval/mean_squared_error"]
     assert [line.split(":")[0] for line in out[6:]] == ["eval/accuracy", "eval/recall_5"]
+
+
+def _bash_commands():
+    """Each command of the README's ```bash blocks (continuations joined,
+    comments dropped)."""
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", README.read_text(), re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = line.split("  #")[0].strip()
+            if line:
+                commands.append(line)
+    return commands
+
+
+def test_readme_commands_run_in_ci_or_parse():
+    """Commands that need nothing from outside run in .ci/run (on a fresh
+    machine); the others (zoo checkpoints, datasets) must at least parse."""
+    import shlex
+
+    from slimtorch import cli
+
+    ci = (README.parent / ".ci" / "run").read_text().splitlines()
+    commands = _bash_commands()
+    assert {"pip install -e \".[dev]\"", "pytest -q", "slimtorch train",
+            "slimtorch eval"} <= set(commands)
+    for command in commands:
+        if command in ci:
+            continue
+        argv = shlex.split(command)
+        if argv[0] == "slimtorch":
+            cli.build_parser().parse_args(argv[1:])   # SystemExit on a flag that rotted
+        elif argv[:2] == ["python", argv[1]] and argv[1].startswith("recipes/"):
+            source = (README.parent / argv[1]).read_text()
+            for flag in (a.split("=")[0] for a in argv[2:] if a.startswith("--")):
+                assert f'"{flag}"' in source, (command, flag)
+        else:
+            raise AssertionError(f"README command neither in .ci/run nor checked: {command}")

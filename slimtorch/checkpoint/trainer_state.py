@@ -227,7 +227,8 @@ def _restore_optimizer(optimizer, named_params, tensors, saved: dict, strict: bo
         if strict and set(entry["params"]) != set(own):
             missing, new = set(entry["params"]) - set(own), set(own) - set(entry["params"])
             raise ValueError(f"parameter group {i} differs from the saved one: saved but absent "
-                             f"{sorted(missing)[:5]}, new {sorted(new)[:5]}")
+                             f"{sorted(missing)[:5]}, new {sorted(new)[:5]} (resume with the "
+                             f"variables_to_train / --trainable_scopes the run was started with)")
         restored = {"params": list(range(position, position + len(own)))}
         for key, value in entry.items():
             if key == "params":

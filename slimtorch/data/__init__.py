@@ -1,5 +1,12 @@
-"""Data: TFRecord / ``tf.train.Example`` reading and writing without TensorFlow,
-and research/slim's image datasets on ``torch.utils.data``.
+"""Data: the embedded digits, local files, TFRecord / ``tf.train.Example``
+reading and writing without TensorFlow, and research/slim's image datasets
+on ``torch.utils.data``.
+
+* :func:`get_dataset`: research/slim's ``dataset_factory`` (digits, mnist,
+  cifar10, flowers, imagenet, folder, synthetic).
+* :class:`DigitsDataset`: the UCI digits shipped in the package (no download).
+* :class:`MNISTDataset`, :class:`CIFAR10Dataset`, :class:`ImageFolderDataset`,
+  :class:`SyntheticDataset`: local files in torchvision's layouts, random data.
 
 * :func:`iter_tfrecord`, :func:`write_tfrecord`, :func:`scan_record_offsets`,
   :func:`read_record_at`: TFRecord files (crc-checked; GZIP/ZLIB).
@@ -11,9 +18,13 @@ and research/slim's image datasets on ``torch.utils.data``.
 * :class:`TFRecordError`: what every corrupt record or proto raises.
 """
 
+from .digits import DigitsDataset, load_digits
 from .errors import TFRecordError
 from .example import decode_example, encode_example
+from .factory import DATASET_NAMES, get_dataset
 from .image_decoding import decode_image_bytes
+from .local import (CIFAR10Dataset, ImageFolderDataset, MNISTDataset, SyntheticDataset,
+                    TensorImageDataset)
 from .research_slim import (ResearchSlimSplit, read_label_file, research_slim_dataset,
                             write_label_file)
 from .shards import expand_file_pattern, sharded_file_names
@@ -21,6 +32,8 @@ from .tfrecord import iter_tfrecord, read_record_at, scan_record_offsets, write_
 from .tfrecord_dataset import TFRecordImageDataset
 
 __all__ = [
+    "CIFAR10Dataset", "DATASET_NAMES", "DigitsDataset", "ImageFolderDataset", "MNISTDataset",
+    "SyntheticDataset", "TensorImageDataset", "get_dataset", "load_digits",
     "ResearchSlimSplit", "TFRecordError", "TFRecordImageDataset", "decode_example",
     "decode_image_bytes", "encode_example", "expand_file_pattern", "iter_tfrecord",
     "read_label_file", "read_record_at", "research_slim_dataset", "scan_record_offsets",

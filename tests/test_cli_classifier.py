@@ -1,0 +1,142 @@
+"""``slimtorch train`` / ``slimtorch eval``: research/slim's image-classifier
+scripts on the embedded digits; fine-tuning, resuming and the errors."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import slimtorch as slim
+from slimtorch import cli
+from slimtorch.checkpoint import latest_checkpoint, load_checkpoint
+
+EVAL_FAST = ["--num_preprocessing_threads=0", "--device=cpu"]
+FAST = ["--log_every_n_steps=0", *EVAL_FAST]
+
+
+def _train(tmp_path, name, *flags):
+    slim.reset_default_graph()   # each command is its own program
+    train_dir = str(tmp_path / name)
+    assert cli.main(["train", f"--train_dir={train_dir}", *FAST, *flags]) == 0
+    return train_dir
+
+
+def _tensor(train_dir, name):
+    return load_checkpoint(latest_checkpoint(train_dir)).get_torch_tensor(name)
+
+
+def test_help_lists_research_slim_flags(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for flag in ("--model_name", "--dataset_name", "--dataset_dir", "--dataset_split_name",
+                 "--train_dir", "--checkpoint_path", "--checkpoint_exclude_scopes",
+                 "--trainable_scopes", "--ignore_missing_vars", "--optimizer",
+                 "--learning_rate", "--learning_rate_decay_type", "--num_epochs_per_decay",
+                 "--label_smoothing", "--moving_average_decay", "--batch_size",
+                 "--max_number_of_steps", "--labels_offset", "--log_every_n_steps",
+                 "--save_interval_secs", "--save_summaries_secs", "--rmsprop_decay"):
+        assert flag in text, flag
+    with pytest.raises(SystemExit):
+        cli.main(["eval", "--help"])
+    assert "--eval_image_size" in capsys.readouterr().out
+
+
+def test_train_then_eval_on_the_digits(tmp_path, capsys):
+    train_dir = _train(tmp_path, "train", "--max_number_of_steps=40", "--optimizer=sgd",
+                       "--learning_rate=0.05", "--learning_rate_decay_type=fixed")
+    assert latest_checkpoint(train_dir).endswith("model.ckpt-40.safetensors")
+    assert int(_tensor(train_dir, "global_step")) == 40
+    assert _tensor(train_dir, "LeNet/fc4/weights").shape == (10, 1024)
+    assert "trained to global step 40" in capsys.readouterr().out
+
+    slim.reset_default_graph()
+    eval_dir = str(tmp_path / "eval")
+    assert cli.main(["eval", f"--checkpoint_path={train_dir}", f"--eval_dir={eval_dir}",
+                     *EVAL_FAST]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    values = dict(line.split(": ") for line in lines if line.startswith("eval/"))
+    assert set(values) == {"eval/Accuracy", "eval/Recall_5"}
+    assert 0.5 < float(values["eval/Accuracy"]) <= float(values["eval/Recall_5"]) <= 1.0
+    assert any(name.startswith("events.out.tfevents") for name in os.listdir(eval_dir))
+
+
+def test_finetune_excludes_scopes_trains_only_some_and_resumes(tmp_path, caplog):
+    base = _train(tmp_path, "base", "--max_number_of_steps=10")
+    tuned = _train(tmp_path, "tuned", "--max_number_of_steps=5", f"--checkpoint_path={base}",
+                   "--checkpoint_exclude_scopes=LeNet/fc4",
+                   "--trainable_scopes=LeNet/fc3,LeNet/fc4")
+    # conv layers: restored and frozen; fc3: restored then trained; fc4: fresh.
+    for name in ("LeNet/conv1/weights", "LeNet/conv2/biases"):
+        assert torch.equal(_tensor(base, name), _tensor(tuned, name)), name
+    assert not torch.equal(_tensor(base, "LeNet/fc3/weights"), _tensor(tuned, "LeNet/fc3/weights"))
+    assert int(_tensor(tuned, "global_step")) == 5   # the step restarts: model variables only
+    # A second run on the same directory resumes it and ignores --checkpoint_path.
+    with caplog.at_level("INFO"):
+        _train(tmp_path, "tuned", "--max_number_of_steps=8", f"--checkpoint_path={base}",
+               "--checkpoint_exclude_scopes=LeNet/fc4", "--trainable_scopes=LeNet/fc3,LeNet/fc4")
+    assert "Ignoring --checkpoint_path because a checkpoint already exists" in caplog.text
+    assert int(_tensor(tuned, "global_step")) == 8
+
+
+def test_moving_averages_are_saved_and_evaluated(tmp_path, capsys):
+    train_dir = _train(tmp_path, "ema", "--max_number_of_steps=5",
+                       "--moving_average_decay=0.9")
+    names = load_checkpoint(latest_checkpoint(train_dir)).get_variable_to_shape_map()
+    assert "LeNet/conv1/weights/ExponentialMovingAverage" in names
+    slim.reset_default_graph()
+    assert cli.main(["eval", f"--checkpoint_path={train_dir}", "--moving_average_decay=0.9",
+                     f"--eval_dir={tmp_path / 'eval'}", "--max_num_batches=1", *EVAL_FAST]) == 0
+    assert "eval/Accuracy: " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--model_name=vgg16"], "Name of network unknown vgg16"),
+    (["train", "--dataset_name=flowers"], "'flowers' needs --dataset_dir"),
+    (["train", "--dataset_name=flowers", "--dataset_dir=/no/such/dir"], "does not exist"),
+    (["train", "--dataset_name=imagenet_2012"], "unknown dataset 'imagenet_2012'"),
+    (["eval", "--checkpoint_path=/no/such/ckpt"], "/no/such/ckpt"),
+])
+def test_mistakes_give_one_clear_line(argv, message, tmp_path, capsys):
+    train = argv[0] == "train"
+    code = cli.main([*argv, f"--{'train' if train else 'eval'}_dir={tmp_path}",
+                     *(FAST if train else EVAL_FAST)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1 and message in err[0] and err[0].startswith(f"slimtorch {argv[0]}: error")
+
+
+def test_unknown_flag_is_an_argparse_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "--num_clones=2"])
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: --num_clones=2" in capsys.readouterr().err
+
+
+def test_console_script_runs(tmp_path):
+    """The installed ``slimtorch`` entry point (here ``python -m slimtorch``)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root)
+    done = subprocess.run([sys.executable, "-m", "slimtorch", "train",
+                           f"--train_dir={tmp_path}", "--max_number_of_steps=3",
+                           "--log_every_n_steps=1", *EVAL_FAST],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "global step 3: loss = " in done.stderr
+    assert "trained to global step 3" in done.stdout
+
+
+@pytest.mark.slow
+def test_default_training_learns_the_digits(tmp_path, capsys):
+    """research/slim's defaults (RMSProp, exponential decay, weight decay) on
+    LeNet: a few hundred steps reach well over 90 % test accuracy."""
+    train_dir = _train(tmp_path, "train", "--max_number_of_steps=300")
+    slim.reset_default_graph()
+    assert cli.main(["eval", f"--checkpoint_path={train_dir}",
+                     f"--eval_dir={tmp_path / 'eval'}", *EVAL_FAST]) == 0
+    out = capsys.readouterr().out
+    accuracy = float(out.split("eval/Accuracy: ")[1].split()[0])
+    assert accuracy > 0.93, out
