@@ -444,7 +444,7 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
     last_save = last_summary = time.monotonic()
     loss_value = None
     start_step, start_time = int(global_step), time.monotonic()
-    for epoch, index, batch in batches:
+    for epoch, index, batch in runtime.prefetch_to_device(batches, device, channels_last):
         if number_of_steps is not None and int(global_step) >= number_of_steps:
             break
         if number_of_steps is None and epoch > 0:
@@ -454,7 +454,7 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
             _due(int(global_step) + 1, save_summaries_steps) if save_summaries_steps
             else step_start - last_summary >= save_summaries_secs)
         with record_if(summarize):
-            loss = train_op(runtime.to_device(batch, device, channels_last))
+            loss = train_op(batch)
         loss_value = float(loss)
         position += 1
         step = int(global_step)

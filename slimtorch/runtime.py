@@ -85,3 +85,24 @@ def to_device(batch, device, channels_last: bool = False):
     if isinstance(batch, dict):
         return {k: to_device(v, device, channels_last) for k, v in batch.items()}
     return batch
+
+
+def prefetch_to_device(batches, device, channels_last: bool = False):
+    """Yields ``(epoch, index, batch)`` from ``batches`` with each batch on
+    ``device``, starting the next batch's copy before the current one is
+    handed out: from pinned memory (``DataLoader(pin_memory=True)``) the
+    copy to a GPU then runs while the current step computes. On the CPU (or
+    ``device=None``) it just moves each batch.
+    """
+    if device is None or torch.device(device).type == "cpu":
+        for epoch, index, batch in batches:
+            yield epoch, index, to_device(batch, device, channels_last)
+        return
+    ahead = None
+    for epoch, index, batch in batches:
+        moved = (epoch, index, to_device(batch, device, channels_last))   # non_blocking copy
+        if ahead is not None:
+            yield ahead
+        ahead = moved
+    if ahead is not None:
+        yield ahead
