@@ -23,7 +23,7 @@ print(f"{p.name}: {p.total_memory / 2**30:.0f} GiB, {p.multi_processor_count} SM
 PY
 
 echo "== CUDA tests"
-"$PY" -m pytest -q -m cuda -p no:cacheprovider tests/test_cuda.py
+"$PY" -m pytest -q -m cuda -p no:cacheprovider tests/
 
 echo "== zoo, fp32 (TF32 matmuls), eval + train"
 "$PY" scripts/bench_zoo.py --device cuda --batch "$BATCH" --nets "$NETS" --repeats 20 --train

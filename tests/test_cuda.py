@@ -147,3 +147,57 @@ def test_train_moves_everything_to_cuda_and_trains(tmp_path, precision):
     assert all(v.is_cuda for v in slim.get_variables())
     assert last < first
     assert (train_op.scaler is not None) == (precision == "fp16")
+
+
+METRIC_CASES = [   # (factory, inputs): predictions, labels (and weights)
+    (lambda: slim.metrics.streaming_accuracy(), "ids"),
+    (lambda: slim.metrics.streaming_auc(), "scores"),
+    (lambda: slim.metrics.streaming_dynamic_auc(), "scores"),
+    (lambda: slim.metrics.streaming_mean_iou(num_classes=5), "ids"),
+    (lambda: slim.metrics.streaming_recall_at_k(k=2), "logits"),
+    (lambda: slim.metrics.streaming_pearson_correlation(), "values"),
+    (lambda: slim.metrics.streaming_mean_absolute_error(), "values"),
+    (lambda: slim.metrics.streaming_concat(), "concat"),
+]
+
+
+def _metric_inputs(kind, device):
+    g = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 5, (64,), generator=g)
+    inputs = {"ids": (torch.randint(0, 5, (64,), generator=g), labels),
+              "scores": (torch.rand(64, generator=g), torch.randint(0, 2, (64,), generator=g)),
+              "logits": (torch.randn(64, 5, generator=g), labels),
+              "values": (torch.randn(64, generator=g), torch.randn(64, generator=g)),
+              "concat": (torch.randn(64, 3, generator=g),)}[kind]
+    return [t.to(device) for t in inputs]
+
+
+@pytest.mark.parametrize("make, kind", METRIC_CASES)
+def test_metrics_keep_their_state_on_cuda_and_match_cpu(make, kind):
+    values = {}
+    for device in ("cpu", "cuda"):
+        metric = make()
+        inputs = _metric_inputs(kind, device)
+        for chunk in range(0, 64, 16):
+            metric.update(*[t[chunk:chunk + 16] for t in inputs])
+        assert all(v.device.type == device for v in metric.variables().values())
+        values[device] = metric.value()
+    torch.testing.assert_close(values["cuda"].cpu(), values["cpu"], rtol=1e-5, atol=1e-6)
+
+
+def test_evaluate_once_on_cuda(tmp_path):
+    network_fn = nets_factory.get_network_fn("lenet", 10)
+    network_fn.build((1, 1, 28, 28))
+    path = str(tmp_path / "model.ckpt-3.safetensors")
+    save_checkpoint(path, network_fn.named_variables(), global_step=3)
+    accuracy = slim.metrics.streaming_accuracy()
+
+    def eval_op(batch):
+        images, labels = batch
+        assert images.is_cuda
+        accuracy.update(network_fn(images)[0].argmax(1), labels)
+    data = [(torch.randn(8, 1, 28, 28), torch.randint(0, 10, (8,))) for _ in range(2)]
+    values = slim.evaluation.evaluate_once(path, None, data, eval_op=eval_op,
+                                           metrics={"acc": accuracy}, device="cuda", quiet=True)
+    assert 0.0 <= values["acc"] <= 1.0
+    assert accuracy.variables()["accuracy/total"].is_cuda

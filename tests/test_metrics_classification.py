@@ -258,6 +258,7 @@ def test_state_lives_on_the_predictions_device():
                                           "auc/true_negatives", "auc/true_positives"]
 
 
+@pytest.mark.cuda
 def test_state_follows_cuda_predictions():
     if not torch.cuda.is_available():
         pytest.skip("needs CUDA")

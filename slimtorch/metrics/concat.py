@@ -73,7 +73,7 @@ class Concat(StreamingMetric):
             buffer = grown
         buffer[size:needed] = entries   # a copy: callers may reuse their tensor
         self._set("array", [buffer])
-        self._accumulate("size", torch.tensor(len(entries)))
+        self._accumulate("size", torch.tensor(len(entries), device=entries.device))
 
     def _local_states(self):
         """The filled part of the buffer, uncopied (the base would concatenate
