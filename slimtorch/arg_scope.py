@@ -24,6 +24,7 @@ other's scopes.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import inspect
 import threading
@@ -194,9 +195,11 @@ def arg_scope(list_ops_or_scope, **kwargs) -> Iterator[dict]:
             if not info.accepts_any:
                 for name in kwargs:
                     if name not in info.accepted:
+                        close = difflib.get_close_matches(name, sorted(info.accepted), n=1)
+                        hint = f" (did you mean '{close[0]}'?)" if close else ""
                         raise ScopedArgumentError(
                             f"arg_scope: {info.name}() does not accept the keyword "
-                            f"argument '{name}'"
+                            f"argument '{name}'{hint}"
                         )
             new_scope.setdefault(key, {}).update(kwargs)
     else:
