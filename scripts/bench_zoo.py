@@ -1,15 +1,18 @@
 """Zoo nets: slimtorch vs torchvision (and, with ``--tf``, TF-Slim), side by side.
 
 For each net, an eval-mode forward pass and (``--train``) one training step
-(forward, cross-entropy, backward, SGD with momentum) are timed for the
-slimtorch net and torchvision's equivalent, alternating the two in one
-process; the median of ``--repeats`` is printed with the ratio. Where the
+(forward, cross-entropy, backward, SGD with momentum: a plain PyTorch loop)
+are timed for the slimtorch net as ``get_network_fn`` makes it (its default
+memory format, channels-last; ``--slim-nchw`` for plain NCHW) and for
+torchvision's equivalent twice, NCHW and channels-last (input converted
+outside the timing), alternating all of them in one process; the median of
+``--repeats`` is printed with the ratios against both. Where the
 weights map (VGG) torchvision's weights are loaded into slimtorch and the
 outputs are checked equal first. On CUDA, images/s and achieved TFLOP/s (FLOPs
 counted by ``torch.utils.flop_counter``) against the card's peak are printed.
 
     python scripts/bench_zoo.py --nets vgg_16,resnet_v1_50,inception_v3 --batch 8
-    python scripts/bench_zoo.py --device cuda --batch 64 --amp bf16 --channels-last --train
+    python scripts/bench_zoo.py --device cuda --batch 64 --amp bf16 --train
     python scripts/bench_zoo.py --tf --research-slim /path/to/models/research/slim
 
 torchvision's ResNet-50 is "v1.5" (stride in the 3x3 conv) and its Inception
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import statistics
 import sys
 import time
@@ -134,7 +138,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--train", action="store_true", help="also time a training step")
-    parser.add_argument("--channels-last", action="store_true", help="NHWC memory format, both sides")
+    parser.add_argument("--slim-nchw", action="store_true",
+                        help="time slimtorch in plain NCHW instead of its default channels-last")
     parser.add_argument("--amp", choices=["bf16", "fp16"], help="autocast dtype")
     parser.add_argument("--compile", action="store_true", help="torch.compile both models")
     parser.add_argument("--tf", action="store_true", help="also TF-Slim (needs tensorflow, tf_slim)")
@@ -156,10 +161,10 @@ def main(argv=None):
 
     print(f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'}"
           f", {torch.get_num_threads()} threads), torch {torch.__version__}, batch {args.batch}, "
-          f"{dtype_name}{', channels_last' if args.channels_last else ''}"
+          f"{dtype_name}{', slimtorch NCHW' if args.slim_nchw else ''}"
           f"{', compiled' if args.compile else ''}; median of {args.repeats}", flush=True)
-    header = (f"| net | step | slimtorch ms | torchvision ms | ratio | slimtorch img/s |"
-              f" TFLOP/s |{' % peak |' if peak else ''}")
+    header = (f"| net | step | slimtorch ms | torchvision NCHW ms | ratio | torchvision "
+              f"channels-last ms | ratio | slimtorch img/s | TFLOP/s |{' % peak |' if peak else ''}")
     rows = []
     for name in args.nets.split(","):
         torch.manual_seed(0)
@@ -168,14 +173,15 @@ def main(argv=None):
         net, size = make_slimtorch(name, classes, device, tv)
         images = torch.randn(args.batch, 3, size, size, device=device)
         labels = torch.randint(0, classes, (args.batch,), device=device)
-        models = {"slimtorch": net}
+        if args.slim_nchw:
+            net.memory_format = None
+            net.to(memory_format=torch.contiguous_format)
+        models, inputs = {"slimtorch": net}, {"slimtorch": images}
         if tv is not None:
-            models["torchvision"] = tv
-        for model in models.values():
-            if args.channels_last:
-                model.to(memory_format=torch.channels_last)
-        if args.channels_last:
-            images = images.contiguous(memory_format=torch.channels_last)
+            tv_cl = copy.deepcopy(tv).to(memory_format=torch.channels_last)
+            models.update(torchvision=tv, torchvision_cl=tv_cl)
+            inputs.update(torchvision=images,
+                          torchvision_cl=images.contiguous(memory_format=torch.channels_last))
         if name.startswith("vgg") and tv is not None:
             with torch.no_grad():
                 a, b = net.eval()(images)[0].float(), tv.eval()(images).float()
@@ -189,16 +195,18 @@ def main(argv=None):
                 model.train(train)
                 callable_model = torch.compile(model) if args.compile else model
                 optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9) if train else None
-                fns[label] = step_fn(callable_model, images, labels, train, optimizer, autocast)
+                fns[label] = step_fn(callable_model, inputs[label], labels, train, optimizer,
+                                     autocast)
             # A training step is counted as 3x the forward FLOPs (forward + 2x backward).
             net.eval()
             flops = count_flops(step_fn(net, images, labels, False, None, autocast)) * (3 if train else 1)
             net.train(train)
             medians = time_pair(fns, device, args.repeats, args.warmup)
-            mine, theirs = medians["slimtorch"], medians.get("torchvision")
-            row = (f"| {name} | {'train' if train else 'eval'} | {mine * 1e3:.1f} | "
-                   f"{theirs * 1e3:.1f} | {mine / theirs:.3f} |" if theirs else
-                   f"| {name} | {'train' if train else 'eval'} | {mine * 1e3:.1f} | – | – |")
+            mine = medians["slimtorch"]
+            row = f"| {name} | {'train' if train else 'eval'} | {mine * 1e3:.1f} |"
+            for baseline in ("torchvision", "torchvision_cl"):
+                theirs = medians.get(baseline)
+                row += f" {theirs * 1e3:.1f} | {mine / theirs:.3f} |" if theirs else " – | – |"
             tflops = flops / mine / 1e12
             row += f" {args.batch / mine:.0f} | {tflops:.1f} |"
             if peak:
@@ -211,7 +219,7 @@ def main(argv=None):
             seconds = time_tf_net(name, args.batch, size, classes, args.repeats, args.research_slim)
             print(f"| {name} | eval | TF-Slim {seconds * 1e3:.1f} ms | slimtorch/TF-Slim "
                   f"{medians['slimtorch'] / seconds:.3f} |", flush=True)
-        del net, tv, models, fns
+        del net, tv, models, fns, inputs
         if device.type == "cuda":
             torch.cuda.empty_cache()
     print("\n" + header + "\n" + "|---" * (header.count("|") - 1) + "|\n" + "\n".join(rows))

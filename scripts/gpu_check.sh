@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One prepared run for a CUDA machine: the CUDA-marked tests, then the zoo
-# benchmark on the GPU in fp32 (TF32), bf16 autocast + channels_last, and
-# torch.compile, printing images/s and achieved TFLOP/s against the card's peak.
+# benchmark on the GPU in fp32 (TF32), bf16 autocast, and torch.compile (slimtorch
+# in its default channels-last against torchvision in NCHW and channels-last), printing images/s and achieved TFLOP/s against the card's peak.
 #
 #   bash scripts/gpu_check.sh [batch]        # from the repository root; needs torch with CUDA
 #
@@ -27,9 +27,9 @@ echo "== CUDA tests"
 
 echo "== zoo, fp32 (TF32 matmuls), eval + train"
 "$PY" scripts/bench_zoo.py --device cuda --batch "$BATCH" --nets "$NETS" --repeats 20 --train
-echo "== zoo, bf16 autocast + channels_last, eval + train"
+echo "== zoo, bf16 autocast, eval + train"
 "$PY" scripts/bench_zoo.py --device cuda --batch "$BATCH" --nets "$NETS" --repeats 20 --train \
-    --amp bf16 --channels-last
-echo "== zoo, bf16 autocast + channels_last + torch.compile, eval"
+    --amp bf16
+echo "== zoo, bf16 autocast + torch.compile, eval"
 "$PY" scripts/bench_zoo.py --device cuda --batch "$BATCH" --nets "$NETS" --repeats 20 \
-    --amp bf16 --channels-last --compile
+    --amp bf16 --compile

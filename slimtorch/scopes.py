@@ -17,7 +17,6 @@ opened, and leaving a named scope resets the counts below it.
 from __future__ import annotations
 
 import contextlib
-import copy
 import threading
 from typing import Any, Iterator, Optional, Union
 
@@ -90,6 +89,14 @@ class _Counts:
     def count(self, name: str) -> int:
         node = self.children.get(name)
         return node.n if node is not None else 0
+
+    def snapshot(self) -> "_Counts":
+        """A deep copy (written out: ``torch.compile`` cannot trace
+        ``copy.deepcopy`` of a slotted object)."""
+        copy_ = _Counts()
+        copy_.n = self.n
+        copy_.children = {name: child.snapshot() for name, child in self.children.items()}
+        return copy_
 
 
 class ScopeEntry:
@@ -325,7 +332,7 @@ def variable_scope(name_or_scope: Union[str, VariableScope, None], default_name:
 def _reenter(frame: Frame, scope: VariableScope, reuse):
     """Re-opens ``scope`` by its absolute name; counts are restored on exit (TF)."""
     saved_stack = frame.stack
-    saved_counts = copy.deepcopy(frame.root_counts)
+    saved_counts = frame.root_counts.snapshot()
     frame.stack = saved_stack[:1]
     try:
         entry = frame.push(scope.name, reuse if reuse is not None else scope.reuse) if scope.name \

@@ -61,6 +61,12 @@ def test_bench_build_runs(capsys):
     assert "lenet" in out and "slowest meta build" in out
 
 
+def test_bench_build_measures_build_memory(capsys):
+    load("bench_build").main(["--memory", "lenet"])
+    out = capsys.readouterr().out
+    assert out.startswith("lenet: build (meta) + materialize (CPU) added ") and "x" in out
+
+
 def test_gpu_check_script_is_valid_bash():
     import subprocess
     subprocess.run(["bash", "-n", str(SCRIPTS / "gpu_check.sh")], check=True)

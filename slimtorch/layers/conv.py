@@ -56,10 +56,32 @@ class ConvolutionND(ChannelsFirstLayer):
     def linear(self, inputs: torch.Tensor) -> torch.Tensor:
         """The convolution plus biases, channels-first."""
         padding = self._static_padding
+        if self._covers_input(inputs, padding):
+            return self._as_matmul(inputs)
         if padding is None:
             inputs, padding = same_pad(inputs, self.kernel_size, self.stride, self.rate)
         return _FUNCTIONAL[self.dims](inputs, self.weights, self._parameters.get("biases"),
                                       self.stride, padding, self.rate)
+
+    def _covers_input(self, inputs: torch.Tensor, padding) -> bool:
+        """Whether the kernel sees the whole unpadded input once (one output
+        pixel): TF-Slim's fully connected layers written as convolutions,
+        VGG's fc6-fc8 and the zoo's logits."""
+        return (self.dims == 2 and padding is not None and not any(padding)
+                and all(r == 1 for r in self.rate)
+                and tuple(inputs.shape[2:]) == tuple(self.kernel_size))
+
+    def _as_matmul(self, inputs: torch.Tensor) -> torch.Tensor:
+        """That convolution as one matrix product (a GEMM beats the
+        convolution kernels on a 1x1 output, most of all in training).
+        Flattening in NHWC order keeps channels-last inputs and weights
+        zero-copy views; the sum is over the same products either way."""
+        weights = self.weights
+        n, out = inputs.shape[0], weights.shape[0]
+        rows = inputs.permute(0, 2, 3, 1).reshape(n, -1)
+        outputs = F.linear(rows, weights.permute(0, 2, 3, 1).reshape(out, -1),
+                           self._parameters.get("biases"))
+        return outputs.reshape(n, out, 1, 1)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.num_outputs}, kernel_size={self.kernel_size}, "

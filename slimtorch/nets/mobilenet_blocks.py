@@ -32,7 +32,7 @@ slimtorch differences:
 from __future__ import annotations
 
 import contextlib
-import contextvars
+import threading
 import functools
 from collections import namedtuple
 from typing import Optional
@@ -168,16 +168,22 @@ def _safe_arg_scope(funcs, **kwargs):
     return arg_scope(funcs, **filtered) if filtered else contextlib.nullcontext()
 
 
-# A block appends its (name, tensor) outputs here while mobilenet_base builds
-# one layer: slimtorch's stand-in for TF's scan of '*output' ops by scope.
-_LAYER_OUTPUTS: contextvars.ContextVar = contextvars.ContextVar("mobilenet_layer_outputs",
-                                                                default=None)
+class _LayerOutputs(threading.local):
+    """A block appends its (name, tensor) outputs to the innermost sink while
+    mobilenet_base builds one layer: slimtorch's stand-in for TF's scan of
+    '*output' ops by scope. Thread-local rather than a ContextVar, which
+    ``torch.compile`` cannot trace (a graph break per layer)."""
+
+    def __init__(self) -> None:
+        self.sinks: list = []
+
+
+_LAYER_OUTPUTS = _LayerOutputs()
 
 
 def _named_output(name: str, tensor: torch.Tensor) -> torch.Tensor:
-    sink = _LAYER_OUTPUTS.get()
-    if sink is not None:
-        sink.append((name, tensor))
+    if _LAYER_OUTPUTS.sinks:
+        _LAYER_OUTPUTS.sinks[-1].append((name, tensor))
     return tensor
 
 
@@ -400,11 +406,11 @@ def mobilenet_base(inputs: torch.Tensor, conv_defs: dict, multiplier: float = 1.
 
             end_point = f"layer_{i + 1}"
             outputs = []
-            token = _LAYER_OUTPUTS.set(outputs)
+            _LAYER_OUTPUTS.sinks.append(outputs)
             try:
                 net = opdef.op(net, **params)
             finally:
-                _LAYER_OUTPUTS.reset(token)
+                _LAYER_OUTPUTS.sinks.pop()
             end_points[end_point] = net
             layer_outputs.append((end_point, outputs))
             if final_endpoint is not None and end_point == final_endpoint:

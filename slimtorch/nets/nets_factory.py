@@ -27,6 +27,8 @@ import importlib
 import inspect
 from collections.abc import Mapping
 
+import torch
+
 from ..arg_scope import arg_scope
 from ..model import Model
 
@@ -98,7 +100,12 @@ class NetworkFn(Model):
         name: the factory name (``'vgg_16'``).
         default_image_size: the input size the net was designed for.
         num_classes: as given to :func:`get_network_fn`.
+        memory_format: ``torch.channels_last`` by default (see ``slim.Model``):
+            the fast layout on CPUs (oneDNN) and GPUs; set it to None before
+            the first call for plain NCHW tensors.
     """
+
+    memory_format = torch.channels_last
 
     def __init__(self, name: str, num_classes, weight_decay: float, func, scope) -> None:
         def network_fn(images, **kwargs):
