@@ -37,6 +37,7 @@ from .initializers import (
     zeros_initializer,
 )
 from .layers import *  # noqa: F401,F403  (the names in layers.__all__, exported below)
+from .fold import fold_batch_norms
 from .model import Model, slim_name_to_state_dict_key, state_dict_key_to_slim_name
 from .regularizers import l1_l2_regularizer, l1_regularizer, l2_regularizer, sum_regularizer
 from .scopes import AUTO_REUSE, VariableScope, get_variable_scope, variable_scope
@@ -86,6 +87,8 @@ __all__ = [
     "l1_l2_regularizer", "l1_regularizer", "l2_regularizer", "sum_regularizer",
     # checkpoints
     "assign_from_checkpoint", "assign_from_checkpoint_fn",
+    # inference
+    "fold_batch_norms",
     # submodules
     "checkpoint", "data", "distributed", "evaluation", "initializers", "layers", "learning",
     "losses", "metrics", "nets", "optimization", "regularizers", "summaries", "utils",

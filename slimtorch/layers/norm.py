@@ -136,11 +136,34 @@ class BatchNorm(_Normalization):
         # Set by slim.learning.train(sync_batch_norm=True) under torchrun: batch
         # statistics are then computed over the global batch of all ranks.
         self.sync = False
+        # Set by slim.fold_batch_norms: the preceding convolution applies this
+        # layer's eval-mode affine map, so the layer only activates.
+        self.folded = False
+
+    def eval_affine(self, rank: int = 4):
+        """``(scale, shift)`` with ``eval_output = x * scale + shift`` per
+        channel: the moving statistics, gamma/beta and the epsilon TF's kernel
+        would use for an input of this rank."""
+        epsilon = max(self.epsilon, _FUSED_MIN_EPSILON) if self.fused and rank in (2, 4) \
+            else self.epsilon
+        mean, variance = self._buffers["moving_mean"], self._buffers["moving_variance"]
+        scale = torch.rsqrt(variance + epsilon)
+        gamma, beta = self._variable("gamma"), self._variable("beta")
+        if gamma is not None:
+            scale = scale * gamma
+        shift = -mean * scale if beta is None else beta - mean * scale
+        return scale, shift
 
     def forward(self, inputs: torch.Tensor, training: Optional[bool] = None) -> torch.Tensor:
         """``training`` comes from ``batch_norm``'s ``is_training`` on every call;
         None (a direct call of the module) follows ``self.training``."""
         training = self.training if training is None else training
+        if self.folded:
+            if training:
+                raise RuntimeError(f"{self.scope_name}: this batch norm was folded into its "
+                                   "convolution by slim.fold_batch_norms, for inference only; "
+                                   "train the unfolded model")
+            return activate(inputs, self.activation_fn)
         rank = inputs.dim()
         move = rank > 2 and not _channels_first(self.data_format, rank)
         x = inputs.movedim(-1, 1) if move else inputs
