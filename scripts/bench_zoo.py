@@ -72,7 +72,7 @@ def make_slimtorch(name, classes, device, torchvision_model=None):
 
 
 def make_torchvision(name, device):
-    constructor, kwargs, classes = PAIRS[name]
+    constructor, kwargs, classes = PAIRS.get(name, (None, {}, 1001))
     if constructor is None:
         return None
     return getattr(torchvision.models, constructor)(weights=None, num_classes=classes,
@@ -138,6 +138,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--train", action="store_true", help="also time a training step")
+    parser.add_argument("--fold", action="store_true",
+                        help="time slimtorch's eval with slim.fold_batch_norms applied")
     parser.add_argument("--slim-nchw", action="store_true",
                         help="time slimtorch in plain NCHW instead of its default channels-last")
     parser.add_argument("--amp", choices=["bf16", "fp16"], help="autocast dtype")
@@ -162,6 +164,7 @@ def main(argv=None):
     print(f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'}"
           f", {torch.get_num_threads()} threads), torch {torch.__version__}, batch {args.batch}, "
           f"{dtype_name}{', slimtorch NCHW' if args.slim_nchw else ''}"
+          f"{', batch norms folded for eval' if args.fold else ''}"
           f"{', compiled' if args.compile else ''}; median of {args.repeats}", flush=True)
     header = (f"| net | step | slimtorch ms | torchvision NCHW ms | ratio | torchvision "
               f"channels-last ms | ratio | slimtorch img/s | TFLOP/s |{' % peak |' if peak else ''}")
@@ -193,6 +196,8 @@ def main(argv=None):
             fns = {}
             for label, model in models.items():
                 model.train(train)
+                if label == "slimtorch" and args.fold and not train:
+                    model = slim.fold_batch_norms(model)   # the inference export
                 callable_model = torch.compile(model) if args.compile else model
                 optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9) if train else None
                 fns[label] = step_fn(callable_model, inputs[label], labels, train, optimizer,
