@@ -40,6 +40,7 @@ from .graph import GraphKeys, Variable, get_default_graph
 from . import distributed, runtime
 from .ddp_step import wrap_train_step
 from .model import dry_run
+from .resumable_batches import ResumableBatches
 from .summaries import SummaryWriter, record_if
 from .variables import get_or_create_global_step, get_trainable_variables, get_variables
 
@@ -92,13 +93,14 @@ class TrainOp:
     """One optimization step per call: ``loss = train_op(batch)``.
 
     Made by :func:`create_train_op`; see there. Attributes: ``optimizer``
-    (None until the first step or :meth:`build`), ``variables_to_train``.
+    (None until the first step or :meth:`build`), ``variables_to_train``,
+    ``skipped_steps`` (updates dropped for a non-finite loss).
     """
 
     def __init__(self, loss_fn, optimizer, global_step, variables_to_train, clip_gradient_norm,
                  summarize_gradients, gradient_multipliers, check_numerics, learning_rate=None,
                  mixed_precision=None, gradient_accumulation_steps=1,
-                 moving_average_decay=None) -> None:
+                 moving_average_decay=None, on_nonfinite_loss="raise") -> None:
         if not callable(loss_fn):
             raise TypeError("create_train_op: total_loss must be a function of the batch that "
                             "returns the loss (eagerly the loss is recomputed every step); got "
@@ -114,6 +116,14 @@ class TrainOp:
         self.summarize_gradients = summarize_gradients
         self.gradient_multipliers = gradient_multipliers or {}
         self.check_numerics = check_numerics
+        if on_nonfinite_loss not in ("raise", "skip"):
+            raise ValueError("create_train_op: on_nonfinite_loss must be 'raise' or 'skip', got "
+                             f"{on_nonfinite_loss!r}")
+        if on_nonfinite_loss == "skip" and not check_numerics:
+            raise ValueError("create_train_op: on_nonfinite_loss='skip' needs check_numerics=True "
+                             "(the loss is only checked then)")
+        self.on_nonfinite_loss = on_nonfinite_loss
+        self.skipped_steps = 0   # updates dropped for a non-finite loss (on_nonfinite_loss='skip')
         self.last_gradients: list = []
         self.last_losses: list = []
         self.learning_rate = learning_rate
@@ -145,6 +155,13 @@ class TrainOp:
         """Drops the DDP wrapper (before the process group is destroyed: its
         reducer holds the last step's collective)."""
         self.ddp = None
+
+    @property
+    def accumulating(self) -> bool:
+        """Whether gradients of some micro-batches wait for the next update
+        (``gradient_accumulation_steps > 1``): no checkpoint should be taken
+        then, it could not hold them."""
+        return self._micro_step != 0
 
     @property
     def global_step(self) -> Optional[Variable]:
@@ -223,8 +240,11 @@ class TrainOp:
                 else loss.detach()
             if not torch.isfinite(torch.as_tensor(value)).all():
                 at = int(step) if step is not None else "?"
-                raise FloatingPointError(f"LossTensor is inf or nan: loss = {float(value)} at "
-                                         f"global step {at} (check_numerics=True)")
+                if self.on_nonfinite_loss == "raise":
+                    raise FloatingPointError(f"LossTensor is inf or nan: loss = {float(value)} "
+                                             f"at global step {at} (check_numerics=True)")
+                self._skip_update(float(value), at)
+                return loss.detach()
         if self._micro_step == 0:
             self.optimizer.zero_grad(set_to_none=True)
         scaled = loss / self.accumulation if self.accumulation > 1 else loss
@@ -234,6 +254,20 @@ class TrainOp:
             return loss.detach()   # accumulating: no update yet
         self.apply_gradients(step)
         return loss.detach()
+
+    def _skip_update(self, value: float, at) -> None:
+        """``on_nonfinite_loss='skip'``: no backward pass, no update, no
+        global-step increment; gradients accumulated for this update are
+        dropped too. Under torchrun the decision was taken on the loss
+        averaged over the ranks, so every rank skips the same steps (and none
+        waits for the others' gradients)."""
+        self.optimizer.zero_grad(set_to_none=True)
+        self._micro_step = 0
+        self.skipped_steps += 1
+        if self.dist.is_chief:
+            logger.warning("create_train_op: loss = %s at global step %s: update skipped "
+                           "(on_nonfinite_loss='skip'; %d skipped so far)", value, at,
+                           self.skipped_steps)
 
     def apply_gradients(self, step=None) -> None:
         """Averages the gradients over torchrun ranks, multiplies, clips and
@@ -297,7 +331,8 @@ def create_train_op(total_loss: Callable, optimizer, global_step=_USE_GLOBAL_STE
                     gradient_multipliers: Optional[Mapping] = None,
                     check_numerics: bool = True, learning_rate=None,
                     mixed_precision: Optional[str] = None, gradient_accumulation_steps: int = 1,
-                    moving_average_decay: Optional[float] = None) -> TrainOp:
+                    moving_average_decay: Optional[float] = None,
+                    on_nonfinite_loss: str = "raise") -> TrainOp:
     """TF-Slim's ``create_train_op``: a :class:`TrainOp` whose call computes the
     loss, its gradients (multiplied, then clipped per tensor) and applies them.
 
@@ -318,8 +353,8 @@ def create_train_op(total_loss: Callable, optimizer, global_step=_USE_GLOBAL_STE
         clip_gradient_norm: if > 0, each gradient is clipped to this norm.
         summarize_gradients: keep each step's gradients for histogram summaries.
         gradient_multipliers: ``{variable or name: factor}``, applied before clipping.
-        check_numerics: raise ``FloatingPointError`` with the step number when
-            the loss is inf or nan (before any update is applied).
+        check_numerics: check that the loss is finite before any update is
+            applied; what happens otherwise is ``on_nonfinite_loss``'s choice.
         learning_rate: a number or a schedule ``global_step -> rate`` (e.g.
             ``slim.optimization.learning_rate_schedule(...)``) set on the
             optimizer before every update.
@@ -330,13 +365,26 @@ def create_train_op(total_loss: Callable, optimizer, global_step=_USE_GLOBAL_STE
             (each loss divided by it) per update; the global step counts updates.
         moving_average_decay: keep TF's exponential moving averages of the
             trained variables (saved as ``<name>/ExponentialMovingAverage``).
+        on_nonfinite_loss: with ``check_numerics``, on an inf or nan loss:
+            ``'raise'`` (TF-Slim's behaviour) a ``FloatingPointError`` naming
+            the global step; ``'skip'`` drop that step's update (no backward
+            pass, no optimizer step, no global-step increment, gradients
+            accumulated for it discarded), log a warning with the step number,
+            count it in ``train_op.skipped_steps`` and go on with the next
+            batch. With ``mixed_precision='fp16'`` the gradient scaler still
+            skips steps whose *gradients* overflow, as always.
+
+    Raises:
+        FloatingPointError (when called): a non-finite loss, with
+            ``on_nonfinite_loss='raise'``.
     """
     if update_ops:
         logger.info("create_train_op: update_ops are not needed in slimtorch (batch norm "
                     "updates its moving averages in the forward pass); ignored")
     return TrainOp(total_loss, optimizer, global_step, variables_to_train, clip_gradient_norm,
                    summarize_gradients, gradient_multipliers, check_numerics, learning_rate,
-                   mixed_precision, gradient_accumulation_steps, moving_average_decay)
+                   mixed_precision, gradient_accumulation_steps, moving_average_decay,
+                   on_nonfinite_loss)
 
 
 def variables_to_train(trainable_scopes=None) -> list:
@@ -359,25 +407,6 @@ def variables_to_train(trainable_scopes=None) -> list:
     return list(chosen.values())
 
 
-def _batches(data: Iterable, skip: int):
-    """Yields ``(epoch, index_in_epoch, batch)`` forever over re-iterable
-    ``data`` (a DataLoader, a list, ...), skipping the first ``skip`` batches
-    overall (resuming a run)."""
-    for epoch in itertools.count():
-        sampler = getattr(data, "sampler", None)
-        if hasattr(sampler, "set_epoch"):
-            sampler.set_epoch(epoch)
-        produced = False
-        for index, batch in enumerate(data):
-            produced = True
-            if skip > 0:
-                skip -= 1
-                continue
-            yield epoch, index, batch
-        if not produced:
-            raise ValueError("train: data yielded no batches")
-
-
 def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
           number_of_steps: Optional[int] = None, log_every_n_steps: int = 1,
           init_fn: Optional[Callable] = None, save_summaries_secs: float = 600,
@@ -385,7 +414,8 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
           save_interval_steps: Optional[int] = None, max_to_keep: int = 5,
           device: Union[str, torch.device, None] = "auto", seed: Optional[int] = None,
           progress: Optional[bool] = None, channels_last: bool = False,
-          compile: bool = False, sync_batch_norm: bool = False) -> Optional[float]:
+          compile: bool = False, sync_batch_norm: bool = False,
+          on_save_error: str = "raise") -> Optional[float]:
     """TF-Slim's ``train``: runs ``train_op`` on batches of ``data`` until
     ``number_of_steps`` optimizer steps (the global step), checkpointing into
     ``logdir``; returns the last loss.
@@ -395,6 +425,11 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
     ``init_fn`` is not called, exactly as TF-Slim's Supervisor does; so
     "fine-tune from a pretrained file on the first run, resume afterwards"
     is one call. Otherwise ``init_fn()`` runs once the models are built.
+    A resumed run continues bit for bit as the uninterrupted one would have
+    (on the same device, with deterministic kernels): the same batches in
+    the same order (a shuffling ``DataLoader`` included), the same random
+    numbers. A process killed at any moment, even while writing a
+    checkpoint, resumes from the latest complete checkpoint.
 
     Args:
         train_op: from :func:`create_train_op`.
@@ -407,8 +442,9 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
         init_fn: called with no arguments on a fresh start (e.g. from
             ``slim.assign_from_checkpoint_fn``).
         save_summaries_secs, save_summaries_steps: summary cadence.
-        save_interval_secs, save_interval_steps: checkpoint cadence; a final
-            checkpoint is always written.
+        save_interval_secs, save_interval_steps: checkpoint cadence (checked
+            after each update, never between the micro-batches of one); a
+            final checkpoint is always written.
         max_to_keep: checkpoints kept in ``logdir``.
         device: where the variables and batches live: ``'auto'`` (CUDA when
             available, else the CPU), a device, or None (leave everything).
@@ -422,92 +458,168 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
             ``torch.compile`` after the models are built.
         sync_batch_norm: under torchrun, compute batch-norm statistics over
             the global batch of all ranks (SyncBatchNorm).
+        on_save_error: what a checkpoint that cannot be written (disk full,
+            ``logdir`` not writable) does. The previous checkpoint stays the
+            latest and intact, and nothing half-written is left, either way.
+            ``'raise'``: training stops: the summary writer, progress bar and
+            torchrun process group are closed and an ``OSError`` naming the
+            file and the step is raised. ``'warn'``: a warning naming the
+            file, and training goes on (the next save tries again).
+
+    Raises:
+        OSError: a checkpoint could not be written (``on_save_error='raise'``).
+        FloatingPointError: a non-finite loss (see ``create_train_op``).
     """
     from .checkpoint import CheckpointManager
 
     if number_of_steps is not None and number_of_steps <= 0:
         raise ValueError(f"train: number_of_steps must be None or > 0, got {number_of_steps}")
+    if on_save_error not in ("raise", "warn"):
+        raise ValueError(f"train: on_save_error must be 'raise' or 'warn', got {on_save_error!r}")
     ctx, device, data = runtime.place(device, data, seed)
-    manager = CheckpointManager(logdir, max_to_keep=max_to_keep) if logdir and ctx.is_chief \
-        else None
-    global_step = get_or_create_global_step()
-    resume_from = manager.latest_checkpoint if manager else None
-    if ctx.enabled:   # the chief decides; every rank restores the same checkpoint
-        resume_from = distributed.broadcast_object(resume_from, ctx)
-    batches, position = _start(train_op, resume_from, init_fn, data, device, seed, ctx,
-                               channels_last, sync_batch_norm, compile)
-    bar = runtime.progress_bar(progress, number_of_steps, int(global_step)) if ctx.is_chief else None
-
-    writer = SummaryWriter(logdir if ctx.is_chief else None,
-                           enabled=bool(save_summaries_steps or save_summaries_secs),
-                           purge_step=int(global_step) if resume_from else None)
-    last_save = last_summary = time.monotonic()
-    loss_value = None
-    start_step, start_time = int(global_step), time.monotonic()
-    for epoch, index, batch in runtime.prefetch_to_device(batches, device, channels_last):
-        if number_of_steps is not None and int(global_step) >= number_of_steps:
-            break
-        if number_of_steps is None and epoch > 0:
-            break
-        step_start = time.monotonic()
-        summarize = writer.enabled and (
-            _due(int(global_step) + 1, save_summaries_steps) if save_summaries_steps
-            else step_start - last_summary >= save_summaries_secs)
-        with record_if(summarize):
-            loss = train_op(batch)
-        loss_value = float(loss)
-        position += 1
-        step = int(global_step)
-        elapsed = time.monotonic() - step_start
+    with contextlib.ExitStack() as cleanup:   # on every way out, errors included
+        cleanup.callback(distributed.destroy, ctx)
+        cleanup.callback(train_op.undistribute)
+        manager = CheckpointManager(logdir, max_to_keep=max_to_keep) if logdir and ctx.is_chief \
+            else None
+        global_step = get_or_create_global_step()
+        resume_from = manager.latest_checkpoint if manager else None
+        if ctx.enabled:   # the chief decides; every rank restores the same checkpoint
+            resume_from = distributed.broadcast_object(resume_from, ctx)
+        stream, batches = _start(train_op, resume_from, init_fn, data, device, seed, ctx,
+                                 channels_last, sync_batch_norm, compile)
+        bar = runtime.progress_bar(progress, number_of_steps, int(global_step)) \
+            if ctx.is_chief else None
         if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
-        elif log_every_n_steps and step % log_every_n_steps == 0 and ctx.is_chief:
-            logger.info("global step %d: loss = %.4f (%.3f sec/step)", step, loss_value, elapsed)
-        if summarize:
-            _write_summaries(writer, train_op, step, loss, elapsed)
-            last_summary = step_start
-        now = time.monotonic()
-        due = _due(step, save_interval_steps) or (
-            save_interval_steps is None and now - last_save >= save_interval_secs)
-        if ctx.enabled and save_interval_steps is None:   # one decision for every rank
-            due = distributed.any_rank(ctx.is_chief and due, ctx)
-        if due and logdir:
-            if manager:
+            cleanup.callback(bar.close)
+        writer = SummaryWriter(logdir if ctx.is_chief else None,
+                               enabled=bool(save_summaries_steps or save_summaries_secs),
+                               purge_step=int(global_step) if resume_from else None)
+        cleanup.callback(writer.close)
+        saver = _Saver(manager, train_op, stream, ctx, on_save_error)
+        last_save = last_summary = time.monotonic()
+        loss_value = None
+        start_step, start_time = int(global_step), time.monotonic()
+        for epoch, index, batch in runtime.prefetch_to_device(batches, device, channels_last):
+            if number_of_steps is not None and int(global_step) >= number_of_steps:
+                break
+            if number_of_steps is None and epoch > 0:
+                break
+            step_start = time.monotonic()
+            before = int(global_step)
+            summarize = writer.enabled and (
+                _due(before + 1, save_summaries_steps) if save_summaries_steps
+                else step_start - last_summary >= save_summaries_secs)
+            with record_if(summarize):
+                loss = train_op(batch)
+            loss_value = float(loss)
+            saver.consumed((epoch, index))
+            step = int(global_step)
+            elapsed = time.monotonic() - step_start
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
+            elif log_every_n_steps and step % log_every_n_steps == 0 and ctx.is_chief:
+                logger.info("global step %d: loss = %.4f (%.3f sec/step)", step, loss_value,
+                            elapsed)
+            if summarize:
+                _write_summaries(writer, train_op, step, loss, elapsed)
+                last_summary = step_start
+            # Only right after an update: between the micro-batches of one (or
+            # after a skipped step) a checkpoint could not hold the gradients.
+            if step == before or train_op.accumulating:
+                continue
+            now = time.monotonic()
+            due = _due(step, save_interval_steps) or (
+                save_interval_steps is None and now - last_save >= save_interval_secs)
+            if ctx.enabled and save_interval_steps is None:   # one decision for every rank
+                due = distributed.any_rank(ctx.is_chief and due, ctx)
+            if due and logdir:
                 writer.flush()
-                _save(manager, train_op, step, position)
-            distributed.barrier(ctx)   # no rank runs ahead of a checkpoint being written
-            last_save = now
-    writer.close()
-    if bar is not None:
-        bar.close()
-    if manager and loss_value is not None:
-        _save(manager, train_op, int(global_step), position)
-    distributed.barrier(ctx)
-    train_op.undistribute()
-    distributed.destroy(ctx)
+                saver.save(step)   # every rank: it doubles as the barrier
+                last_save = now
+        writer.close()
+        if bar is not None:
+            bar.close()
+        if logdir and loss_value is not None:
+            saver.save(int(global_step))
+        distributed.barrier(ctx)
     elapsed = time.monotonic() - start_time
     if int(global_step) > start_step:
         logger.info("train: %d steps in %.1f s", int(global_step) - start_step, elapsed)
     return loss_value
 
 
+class _Saver:
+    """Writes ``train``'s checkpoints (weights, trainer state and the data
+    position after the last batch trained on) and applies ``on_save_error``.
+    Every rank calls :meth:`save`; only the chief has a manager."""
+
+    def __init__(self, manager, train_op: TrainOp, stream: ResumableBatches, ctx,
+                 on_save_error: str) -> None:
+        self.manager, self.train_op, self.stream, self.ctx = manager, train_op, stream, ctx
+        self.on_save_error = on_save_error
+        self.last_consumed = None
+        self.batches_consumed = stream.batches_before
+
+    def consumed(self, epoch_and_index: tuple) -> None:
+        self.last_consumed = epoch_and_index
+        self.batches_consumed += 1
+
+    def save(self, step: int) -> None:
+        failed = None
+        if self.manager is not None:
+            try:
+                _save(self.manager, self.train_op, step, self._extra())
+            except OSError as error:
+                failed = error
+        # Every rank learns whether the chief failed (and waits for it).
+        failed_anywhere = distributed.any_rank(failed is not None, self.ctx) \
+            if self.ctx.enabled else failed is not None
+        if not failed_anywhere:
+            return
+        if failed is None:   # another rank (the chief) failed: stop together
+            if self.on_save_error == "raise":
+                raise OSError(f"train: rank 0 could not save the checkpoint of global step {step}")
+            return
+        latest = self.manager.latest_checkpoint
+        kept = f"the previous checkpoint ({latest}) is intact" if latest \
+            else "no earlier checkpoint exists"
+        reason = failed.strerror or str(failed)
+        if self.on_save_error == "raise":
+            raise OSError(failed.errno, f"train: could not save the checkpoint of global step "
+                                        f"{step}: {reason}; {kept} (on_save_error='warn' keeps "
+                                        "training instead)") from failed
+        logger.warning("train: could not save the checkpoint of global step %d: %s; %s; "
+                       "training goes on (on_save_error='warn'), the next save tries again",
+                       step, reason, kept)
+
+    def _extra(self) -> dict:
+        extra = {"data_position": self.batches_consumed,
+                 "skipped_steps": self.train_op.skipped_steps}
+        if self.last_consumed is not None:
+            where = self.stream.position(self.last_consumed)
+            extra.update({"data_epoch": where["epoch"], "data_skip": where["skip"]})
+            if "epoch_rng" in where:
+                extra["data_epoch_rng"] = where["epoch_rng"]
+        return extra
 
 
 def _start(train_op: TrainOp, resume_from, init_fn, data, device, seed, ctx, channels_last,
            sync_batch_norm, compile):
     """Builds the models on the first batch, then restores ``resume_from``
     (skipping ``init_fn``, as TF-Slim does) or seeds and runs ``init_fn``.
-    Returns ``(batches, position)``: the batch stream, first batch included,
-    and how many batches the run had consumed."""
+    Returns ``(stream, batches)``: the :class:`ResumableBatches` and its
+    batches, the first one included."""
     from .checkpoint.restore import assign_from_checkpoint
 
-    position = 0
     if resume_from is not None:
-        position = int(_saved_extra(resume_from).get("data_position", 0))
-    elif seed is not None:
-        _seed_everything(seed)
-    data_iter = _batches(data, position)
+        stream = _resumed_stream(data, resume_from)
+    else:
+        if seed is not None:
+            _seed_everything(seed)
+        stream = ResumableBatches(data)
+    data_iter = iter(stream)
     first = next(data_iter)
     train_op.build(first[2], device)
     if channels_last:
@@ -519,6 +631,8 @@ def _start(train_op: TrainOp, resume_from, init_fn, data, device, seed, ctx, cha
     if resume_from is not None:
         assign_from_checkpoint(resume_from, get_variables())
         _restore_trainer(train_op, resume_from)
+        if stream.rng_after_resume() is not None:
+            torch.set_rng_state(stream.rng_after_resume())
         logger.info("train: resumed from %s at global step %d", resume_from,
                     int(get_or_create_global_step()))
     elif init_fn is not None:
@@ -526,7 +640,20 @@ def _start(train_op: TrainOp, resume_from, init_fn, data, device, seed, ctx, cha
     if ctx.enabled:   # a safety net: every rank starts from the chief's values
         distributed.broadcast_variables(get_variables(), ctx)
     train_op.distribute(ctx)
-    return itertools.chain([first], data_iter), position
+    return stream, itertools.chain([first], data_iter)
+
+
+def _resumed_stream(data, checkpoint_path: str) -> ResumableBatches:
+    """The batch stream positioned where ``checkpoint_path`` left ``data``."""
+    extra, rng_state = _saved_extra(checkpoint_path)
+    consumed = int(extra.get("data_position", 0))
+    if "data_epoch" in extra:
+        resume = {"epoch": extra["data_epoch"], "skip": extra["data_skip"]}
+        if isinstance(extra.get("data_epoch_rng"), torch.Tensor):
+            resume["epoch_rng"] = extra["data_epoch_rng"].to(torch.uint8)
+        return ResumableBatches(data, resume, rng_state, batches_before=consumed)
+    # An older checkpoint: only the count of batches (every epoch is replayed).
+    return ResumableBatches(data, {"epoch": 0, "skip": consumed}, batches_before=consumed)
 
 
 def _write_summaries(writer, train_op: TrainOp, step: int, loss, seconds: float) -> None:
@@ -572,22 +699,27 @@ def _due(step: int, every: Optional[int]) -> bool:
 
 
 
-def _saved_extra(checkpoint_path: str) -> dict:
-    """The ``extra`` dict (data position, ...) of a checkpoint's trainer state."""
+def _saved_extra(checkpoint_path: str) -> tuple:
+    """``(extra, torch_rng_state)`` of a checkpoint's trainer state: the
+    ``extra`` dict (data position, ...) and the saved torch generator state
+    (None if absent)."""
     from .checkpoint import load_checkpoint, trainer_state_path
-    from .checkpoint.trainer_state import restore_trainer_state
+    from .checkpoint.trainer_state import _RNG, restore_trainer_state
     companion = trainer_state_path(checkpoint_path)
     if not os.path.exists(companion):
-        return {}
+        return {}, None
+    torch_rng = _RNG + "torch"   # where flatten_trainer_state keeps torch's generator
     with load_checkpoint(companion) as reader:
-        return restore_trainer_state(None, {}, {}, dict(reader.metadata), rng=False)
+        extra = restore_trainer_state(None, {}, reader, dict(reader.metadata), rng=False)
+        rng = reader.get_torch_tensor(torch_rng).to(torch.uint8) \
+            if reader.has_tensor(torch_rng) else None
+    return extra, rng
 
 
-def _save(manager, train_op: TrainOp, step: int, position: int) -> None:
+def _save(manager, train_op: TrainOp, step: int, extra: dict) -> None:
     from .checkpoint.trainer_state import flatten_trainer_state
     named = {v.name: v for v in train_op.variables_to_train}
-    tensors, metadata = flatten_trainer_state(train_op.optimizer, named,
-                                              {"data_position": position},
+    tensors, metadata = flatten_trainer_state(train_op.optimizer, named, extra,
                                               scaler=train_op.scaler)
     variables = {v.name: v for v in get_variables()}
     if train_op.moving_average is not None:   # alongside the weights, as TF saves them
@@ -606,7 +738,9 @@ def _restore_trainer(train_op: TrainOp, checkpoint_path: str) -> None:
         tensors = {k: reader.get_torch_tensor(k) for k in reader.get_variable_to_shape_map()}
         metadata = dict(reader.metadata)
     named = {v.name: v for v in train_op.variables_to_train}
-    restore_trainer_state(train_op.optimizer, named, tensors, metadata, scaler=train_op.scaler)
+    extra = restore_trainer_state(train_op.optimizer, named, tensors, metadata,
+                                  scaler=train_op.scaler)
+    train_op.skipped_steps = int(extra.get("skipped_steps", 0))
     if train_op.moving_average is not None:
         with load_checkpoint(checkpoint_path) as reader:
             shadows = {k: reader.get_torch_tensor(k)

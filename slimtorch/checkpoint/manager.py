@@ -3,8 +3,14 @@ state file naming the latest and the kept ones, the newest N kept.
 
 Every file is committed atomically, in an order that keeps the directory
 consistent at every instant: the trainer-state companion, then the weights,
-then the state file; only then are old checkpoints deleted. A crash at any
-point leaves the previous latest checkpoint readable and named.
+then the state file; only then are old checkpoints deleted (companion first),
+then dropped from the state file. A crash at any point leaves the previous
+latest checkpoint readable and named. What a crash can leave behind is
+cleaned up when the next manager opens the directory: the staging
+directories of writes that never finished, and names of rotated-away
+checkpoints whose files are gone. (A checkpoint written completely but not
+yet named by the state file is not "saved": it is never resumed from, and
+the resumed run writes it again.)
 
     >>> import tempfile
     >>> manager = CheckpointManager(tempfile.mkdtemp(), max_to_keep=2)
@@ -19,16 +25,20 @@ point leaves the previous latest checkpoint readable and named.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import time
 from typing import Mapping, Optional
 
 import torch
 
+from .atomic import remove_abandoned_writes
 from .safetensors_store import save_checkpoint
 from .state_file import get_checkpoint_state, update_checkpoint_state
 
 __all__ = ["CheckpointManager", "trainer_state_path"]
+
+logger = logging.getLogger(__name__)
 
 _SUFFIX = ".safetensors"
 _TRAINER_SUFFIX = ".trainer.safetensors"
@@ -42,6 +52,11 @@ def trainer_state_path(checkpoint_path: str) -> str:
     """
     base = checkpoint_path[: -len(_SUFFIX)] if checkpoint_path.endswith(_SUFFIX) else checkpoint_path
     return base + _TRAINER_SUFFIX
+
+
+def _checkpoint_exists(path: str) -> bool:
+    """A slimtorch file, or a TF checkpoint prefix (the directory may be TF's)."""
+    return any(os.path.exists(path + suffix) for suffix in ("", ".index", ".meta"))
 
 
 class CheckpointManager:
@@ -66,8 +81,12 @@ class CheckpointManager:
         self.keep_every_s = None if keep_checkpoint_every_n_hours is None \
             else keep_checkpoint_every_n_hours * 3600.0
         self.basename = basename
+        remove_abandoned_writes(self.directory)   # a killed run's unfinished writes
         state = get_checkpoint_state(self.directory)
-        self._kept: list = list(state.all_model_checkpoint_paths) if state else []
+        # A crash after rotation deleted files but before the state file
+        # dropped them leaves names without files.
+        self._kept: list = [p for p in state.all_model_checkpoint_paths
+                            if _checkpoint_exists(p)] if state else []
         self._last_preserved = time.time()
 
     @property
@@ -107,18 +126,23 @@ class CheckpointManager:
                 self._remove(path, companion)
             raise
         self._kept = kept
-        self._rotate()
+        try:
+            self._rotate()
+        except OSError as error:   # the new checkpoint is saved; the next save rotates again
+            logger.warning("CheckpointManager: could not remove old checkpoints: %s", error)
         return path
 
     def _rotate(self) -> None:
-        if not self.max_to_keep:
+        if not self.max_to_keep or len(self._kept) <= self.max_to_keep:
             return
-        while len(self._kept) > self.max_to_keep:
-            oldest = self._kept.pop(0)
-            update_checkpoint_state(self.directory, self._kept[-1], self._kept)
-            if self._preserve(oldest):
-                continue
-            self._remove(oldest, trainer_state_path(oldest))
+        dropped = self._kept[:-self.max_to_keep]
+        self._kept = self._kept[-self.max_to_keep:]
+        # Files first, then the state file: a crash in between leaves names
+        # without files (dropped on the next start), never files nobody names.
+        for oldest in dropped:
+            if not self._preserve(oldest):
+                self._remove(trainer_state_path(oldest), oldest)
+        update_checkpoint_state(self.directory, self._kept[-1], self._kept)
 
     def _preserve(self, path: str) -> bool:
         if self.keep_every_s is None:
