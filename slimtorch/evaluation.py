@@ -188,7 +188,8 @@ def evaluation_loop(checkpoint_dir: str, logdir: Optional[str], data: Iterable,
             values = _evaluate(path, logdir, data, num_evals, eval_op, metrics, final_op,
                                summary_op, variables_to_restore, device, progress, quiet, ctx)
         except (CheckpointError, OSError) as error:
-            logger.warning("evaluation_loop: skipping %s: %s", path, error)
+            reason = str(error) if str(path) in str(error) else f"{path}: {error}"
+            logger.warning("evaluation_loop: skipping a checkpoint: %s", reason)
             continue
         done += 1
         if max_number_of_evaluations is not None and done >= max_number_of_evaluations:
