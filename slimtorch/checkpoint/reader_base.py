@@ -12,7 +12,11 @@ from typing import Optional
 import numpy as np
 import torch
 
+from .errors import CheckpointError
+
 __all__ = ["CheckpointReader"]
+
+_NUMPY_FLOATS = (torch.float16, torch.float32, torch.float64)
 
 
 class CheckpointReader:
@@ -31,9 +35,21 @@ class CheckpointReader:
         return torch.from_numpy(np.ascontiguousarray(self.get_tensor(name)))
 
     def get_tensor(self, name: str) -> np.ndarray:
-        """The tensor as NumPy, in the file's own layout (bfloat16 as float32)."""
+        """The tensor as NumPy, in the file's own layout; float types NumPy
+        lacks (bfloat16, float8) as float32, which holds them exactly.
+
+        Raises:
+            CheckpointError: a dtype NumPy cannot hold (complex32).
+        """
         tensor = self.get_torch_tensor(name)
-        return (tensor.float() if tensor.dtype == torch.bfloat16 else tensor).numpy()
+        if tensor.is_floating_point() and tensor.dtype not in _NUMPY_FLOATS:
+            tensor = tensor.float()
+        try:
+            return tensor.numpy()
+        except TypeError:
+            raise CheckpointError(f"tensor {name!r} has dtype {tensor.dtype}, which NumPy "
+                                  "lacks (use get_torch_tensor)",
+                                  path=getattr(self, "path", None)) from None
 
     def close(self) -> None:
         """Releases the file; the reader cannot read afterwards."""

@@ -14,6 +14,7 @@ records the global step and the slimtorch version. Nothing is pickled.
 
 from __future__ import annotations
 
+import re
 from typing import Mapping, Optional
 
 import torch
@@ -21,7 +22,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from .atomic import atomic_path
-from .errors import CheckpointError
+from .errors import CheckpointError, CheckpointKeyError
 from .reader_base import CheckpointReader
 
 __all__ = ["FORMAT_TAG", "SafetensorsReader", "is_safetensors_file", "save_checkpoint"]
@@ -30,7 +31,9 @@ FORMAT_TAG = "slimtorch"
 _MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit
 _DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
            "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
-           "U8": torch.uint8, "BOOL": torch.bool}
+           "U8": torch.uint8, "BOOL": torch.bool, "U16": torch.uint16, "U32": torch.uint32,
+           "U64": torch.uint64, "F8_E4M3": torch.float8_e4m3fn, "F8_E5M2": torch.float8_e5m2}
+_STEP = re.compile(r"-?[0-9]+")  # ASCII only: int() also takes '٣', ' 7', '1_0'
 
 
 def is_safetensors_file(path: str) -> bool:
@@ -102,7 +105,7 @@ class SafetensorsReader(CheckpointReader):
     @property
     def global_step(self) -> Optional[int]:
         step = self.metadata.get("global_step")
-        return int(step) if step is not None and step.lstrip("-").isdigit() else None
+        return int(step) if isinstance(step, str) and _STEP.fullmatch(step) else None
 
     def get_variable_to_shape_map(self) -> dict:
         return {k: list(self._file.get_slice(k).get_shape()) for k in self._keys}
@@ -116,7 +119,7 @@ class SafetensorsReader(CheckpointReader):
 
     def get_torch_tensor(self, name: str) -> torch.Tensor:
         if name not in self._keys:
-            raise CheckpointError(f"{self.path}: no tensor named {name!r}")
+            raise CheckpointKeyError(f"no tensor named {name!r}", path=self.path)
         try:
             return self._file.get_tensor(name)
         except Exception as error:

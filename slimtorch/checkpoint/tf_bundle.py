@@ -55,6 +55,8 @@ __all__ = ["TFBundleReader", "checkpoint_prefix", "is_v2_checkpoint"]
 _DATA_SUFFIX = re.compile(r"\.data-\d{5,}-of-\d{5,}$")
 _BUNDLE_VERSION = 1      # kTensorBundleVersion
 _MAX_RANK = 254          # TensorShape::MaxDimensions()
+# NumPy arrays have at most NPY_MAXDIMS dimensions: 32 before NumPy 2, 64 since.
+_NUMPY_MAX_RANK = 64 if int(np.__version__.split(".")[0]) >= 2 else 32
 _MAX_ELEMENTS = (1 << 63) - 1
 
 
@@ -95,18 +97,27 @@ def is_v2_checkpoint(path) -> bool:
 
 
 def check_shape(shape: tuple, unknown_rank: bool) -> None:
-    """Reject shapes no saved tensor can have (raises without a path)."""
+    """Reject shapes no saved tensor can have, or no NumPy array can hold
+    (raises without a path)."""
     if unknown_rank:
         raise CheckpointError("tensor shape has unknown rank")
     if len(shape) > _MAX_RANK:
         raise CheckpointError(f"tensor of rank {len(shape)} (at most {_MAX_RANK})")
-    n = 1
+    if len(shape) > _NUMPY_MAX_RANK:
+        raise CheckpointError(f"tensor of rank {len(shape)}: a NumPy array has at most "
+                              f"{_NUMPY_MAX_RANK} dimensions")
+    n = extent = 1
     for d in shape:
         if d < 0:
             raise CheckpointError(f"negative dimension in shape {list(shape)}")
         n *= d
+        extent *= max(d, 1)
     if n > _MAX_ELEMENTS:
         raise CheckpointError(f"shape {list(shape)} has too many elements")
+    # NumPy sizes even an empty array by its non-zero dimensions times the
+    # item size (up to 16 bytes) and refuses it past int64 ("array is too big").
+    if extent > _MAX_ELEMENTS // 16:
+        raise CheckpointError(f"shape {list(shape)} is too large for an array")
 
 
 def num_elements(shape: tuple) -> int:

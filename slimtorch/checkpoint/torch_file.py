@@ -14,13 +14,12 @@ as written (restore looks names up with and without it).
 
 from __future__ import annotations
 
-import pickle
 import zipfile
 from typing import Mapping
 
 import torch
 
-from .errors import CheckpointError
+from .errors import CheckpointError, CheckpointKeyError
 from .reader_base import CheckpointReader
 
 __all__ = ["TorchFileReader", "is_torch_file"]
@@ -56,8 +55,11 @@ class TorchFileReader(CheckpointReader):
         try:
             mmap = zipfile.is_zipfile(path)  # mmap needs the zip format
             state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
-        except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError,
-                zipfile.BadZipFile) as error:
+        except Exception as error:
+            # weights_only=True runs no code from the file, so any failure is a
+            # bad file, whatever torch (or, for a *.safetensors name, the
+            # safetensors library it hands over to) raises: KeyError,
+            # IndexError, SafetensorError... as well as UnpicklingError.
             raise CheckpointError(f"{path}: not a readable PyTorch weights file "
                                   f"(only tensors and plain containers load; nothing is unpickled "
                                   f"beyond that): {error}") from error
@@ -79,7 +81,7 @@ class TorchFileReader(CheckpointReader):
         try:
             return self._tensors[name]
         except KeyError:
-            raise CheckpointError(f"{self.path}: no tensor named {name!r}") from None
+            raise CheckpointKeyError(f"no tensor named {name!r}", path=self.path) from None
 
 
     def close(self) -> None:

@@ -46,6 +46,7 @@ _HEADER = struct.Struct("<QI")   # length, masked crc of the length's 8 bytes
 _FOOTER = struct.Struct("<I")    # masked crc of the data
 _OVERHEAD = _HEADER.size + _FOOTER.size
 _GZIP_MAGIC = b"\x1f\x8b"
+_READ_CHUNK = 1 << 20
 
 
 def _crc_hint(path: str, compression_type: str) -> str:
@@ -65,10 +66,23 @@ def _crc_hint(path: str, compression_type: str) -> str:
 
 
 def _read_exact(stream, n: int, path: str, offset: int) -> bytes:
+    """``n`` bytes, or fewer at the end of the stream.
+
+    Read in chunks: ``read(n)`` allocates ``n`` bytes up front, so a record
+    length that lies (in a compressed stream, where the file size says
+    nothing) would allocate whatever it claims, up to an ``OverflowError``.
+    """
+    chunks = []
     try:
-        return stream.read(n)
+        while n > 0:
+            chunk = stream.read(min(n, _READ_CHUNK))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            n -= len(chunk)
     except STREAM_ERRORS as error:
         raise TFRecordError(f"compressed stream is corrupt: {error}", path, offset) from None
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _read_record(stream, path: str, offset: int, compression_type: str,
