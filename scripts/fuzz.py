@@ -227,7 +227,9 @@ def main(argv=None) -> int:
     # tracemalloc on for the whole campaign (run_input then only resets its
     # peak): starting and stopping it for each input, as the short run in
     # the test suite does, grows the process by ~2.6 KB an input (CPython 3.11).
-    tracemalloc.start()
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
     failed = False
     try:
         for fmt in FORMATS if args.target == "all" else (args.target,):
@@ -236,7 +238,8 @@ def main(argv=None) -> int:
             failed |= bool(summary["failures"])
     finally:
         signal.signal(signal.SIGALRM, previous)
-        tracemalloc.stop()
+        if started:
+            tracemalloc.stop()
     return 1 if failed else 0
 
 
