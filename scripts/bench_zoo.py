@@ -140,6 +140,9 @@ def main(argv=None):
     parser.add_argument("--train", action="store_true", help="also time a training step")
     parser.add_argument("--fold", action="store_true",
                         help="time slimtorch's eval with slim.fold_batch_norms applied")
+    parser.add_argument("--optimize", action="store_true",
+                        help="time slimtorch's eval through slim.optimize_for_inference "
+                             "(folded, compiled with freezing; compile time excluded)")
     parser.add_argument("--slim-nchw", action="store_true",
                         help="time slimtorch in plain NCHW instead of its default channels-last")
     parser.add_argument("--amp", choices=["bf16", "fp16"], help="autocast dtype")
@@ -165,6 +168,7 @@ def main(argv=None):
           f", {torch.get_num_threads()} threads), torch {torch.__version__}, batch {args.batch}, "
           f"{dtype_name}{', slimtorch NCHW' if args.slim_nchw else ''}"
           f"{', batch norms folded for eval' if args.fold else ''}"
+          f"{', slimtorch eval through optimize_for_inference' if args.optimize else ''}"
           f"{', compiled' if args.compile else ''}; median of {args.repeats}", flush=True)
     header = (f"| net | step | slimtorch ms | torchvision NCHW ms | ratio | torchvision "
               f"channels-last ms | ratio | slimtorch img/s | TFLOP/s |{' % peak |' if peak else ''}")
@@ -198,6 +202,8 @@ def main(argv=None):
                 model.train(train)
                 if label == "slimtorch" and args.fold and not train:
                     model = slim.fold_batch_norms(model)   # the inference export
+                if label == "slimtorch" and args.optimize and not train:
+                    model = slim.optimize_for_inference(model)
                 callable_model = torch.compile(model) if args.compile else model
                 optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9) if train else None
                 fns[label] = step_fn(callable_model, inputs[label], labels, train, optimizer,

@@ -37,7 +37,7 @@ from .initializers import (
     zeros_initializer,
 )
 from .layers import *  # noqa: F401,F403  (the names in layers.__all__, exported below)
-from .fold import fold_batch_norms
+from .fold import fold_batch_norms, optimize_for_inference
 from .model import Model, slim_name_to_state_dict_key, state_dict_key_to_slim_name
 from .regularizers import l1_l2_regularizer, l1_regularizer, l2_regularizer, sum_regularizer
 from .scopes import AUTO_REUSE, VariableScope, get_variable_scope, variable_scope
@@ -88,7 +88,7 @@ __all__ = [
     # checkpoints
     "assign_from_checkpoint", "assign_from_checkpoint_fn",
     # inference
-    "fold_batch_norms",
+    "fold_batch_norms", "optimize_for_inference",
     # submodules
     "checkpoint", "data", "distributed", "evaluation", "initializers", "layers", "learning",
     "losses", "metrics", "nets", "optimization", "regularizers", "summaries", "utils",

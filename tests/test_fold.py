@@ -49,3 +49,17 @@ def test_folding_by_hand_and_training_refuses():
     fast.train()
     with pytest.raises(RuntimeError, match="c/BatchNorm: this batch norm was folded"):
         fast(x)
+
+
+@pytest.mark.slow
+def test_optimize_for_inference_compiles_the_folded_net():
+    net = nets_factory.get_network_fn("cifarnet", 10)
+    net.build((1, 3, 32, 32))
+    assign_random_weights(net)
+    net.eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        reference = net(x)[0]
+        fast = slim.optimize_for_inference(net)
+        torch.testing.assert_close(fast(x)[0], reference, rtol=1e-4, atol=1e-4)
+    assert slim.optimize_for_inference(net, compile=False).training is False
