@@ -38,6 +38,7 @@ reduced over the ranks, and only rank 0 writes summaries and prints.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -239,7 +240,7 @@ def _evaluate(checkpoint_path, logdir, data, num_evals, eval_op, metrics, final_
     record = summary_op is _USE_DEFAULT
     with _eval_mode(), torch.no_grad():
         count = 0
-        for batch in _chain(first, batches):
+        for batch in itertools.chain([first], batches):
             if num_evals is not None and count >= num_evals:
                 break
             with record_if(record):   # each batch replaces the last: the final one is written
@@ -264,11 +265,6 @@ def _evaluate(checkpoint_path, logdir, data, num_evals, eval_op, metrics, final_
         if logdir and summary_op is not None:
             _write_summaries(logdir, summary_op, values, step, record)
     return result
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest
 
 
 class _eval_mode:

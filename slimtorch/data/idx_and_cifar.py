@@ -43,12 +43,12 @@ def read_idx(path: str) -> torch.Tensor:
     if len(body) != count * itemsize:
         raise ValueError(f"{path}: IDX header says shape {list(shape)} ({count * itemsize} "
                          f"bytes) but {len(body)} bytes follow")
-    tensor = torch.frombuffer(bytearray(body), dtype=dtype) if count else \
-        torch.empty(0, dtype=dtype)
-    if itemsize > 1:   # IDX is big-endian
-        tensor = torch.frombuffer(bytearray(body), dtype=torch.uint8).view(-1, itemsize) \
-            .flip(1).contiguous().view(dtype).reshape(-1)
-    return tensor.reshape(shape)
+    if not count:
+        return torch.empty(shape, dtype=dtype)
+    raw = torch.frombuffer(bytearray(body), dtype=torch.uint8)
+    if itemsize > 1:   # IDX is big-endian: reverse each item's bytes
+        raw = raw.view(-1, itemsize).flip(1).contiguous()
+    return raw.view(dtype).reshape(shape)
 
 
 def read_cifar_batch(path: str) -> Tuple[torch.Tensor, torch.Tensor]:

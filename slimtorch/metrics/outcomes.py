@@ -36,10 +36,7 @@ def flat_inputs(metric: str, predictions, labels, weights=None
     labels = as_tensor(metric, "labels", labels, device=predictions.device)
     predictions, labels = align(metric, predictions, labels)
     if weights is not None:
-        weights = as_tensor(metric, "weights", weights, device=predictions.device)
-        if 0 < weights.dim() == predictions.dim() - 1:
-            # TF gives [B] weights on [B, C] values a trailing dimension: one weight per row.
-            weights = weights.unsqueeze(-1)
+        # broadcast_weights also gives [B] weights on [B, C] values one weight per row (TF).
         weights = broadcast_weights(metric, weights, predictions).reshape(-1)
     return predictions.reshape(-1), labels.reshape(-1), weights
 
