@@ -63,6 +63,7 @@ holds exactly for models without batch statistics.
 from __future__ import annotations
 
 import datetime
+import importlib
 import logging
 import os
 import warnings
@@ -225,11 +226,28 @@ def init_from_env(backend: Optional[str] = None, device=None,
             kwargs["device_id"] = device
     if timeout is not None:
         kwargs["timeout"] = timeout
+    _import_group_defaults_early()
     dist.init_process_group(backend, rank=rank, world_size=world_size, **kwargs)
     logger.info("init_from_env: rank %d of %d (local rank %d) on %s, backend %s",
                 rank, world_size, local_rank, device, backend)
     return DistContext(rank=rank, world_size=world_size, local_rank=local_rank, device=device,
                        backend=backend, enabled=True, owns_group=True)
+
+
+def _import_group_defaults_early() -> None:
+    """Imports ``torch.distributed.nn.functional`` before the process group
+    exists.
+
+    Its functions take ``group=group.WORLD`` as a default argument, which
+    Python evaluates once, at import: imported after ``init_process_group``
+    (DistributedDataParallel imports it through ``torch._dynamo``) they pin
+    the default group forever, ``destroy_process_group`` cannot free it, and
+    gloo's worker threads outlive it into interpreter shutdown, where one
+    still releasing a finished collective's tensors aborts the process
+    ("terminate called without an active exception", torch 2.14). Imported
+    first, the defaults are ``None`` and ``destroy`` really ends the group.
+    """
+    importlib.import_module("torch.distributed.nn.functional")   # for the side effect
 
 
 def destroy(ctx: Optional[DistContext] = None) -> None:

@@ -10,6 +10,7 @@ tests below read those results.
 import contextlib
 import copy
 import gc
+import json
 import os
 import socket
 import subprocess
@@ -326,6 +327,41 @@ def test_wrap_ddp_checks_and_single_process():
         sdist.wrap_ddp(net, DistContext())
     net.build((1, 3))
     assert sdist.wrap_ddp(net, DistContext()) is net
+
+
+GROUP_LIFETIME_SCRIPT = """
+import json, os, torch
+from slimtorch import distributed as sdist
+def gloo_threads():
+    return sorted(n for n in (open(f"/proc/self/task/{t}/comm").read().strip()
+                              for t in os.listdir("/proc/self/task")) if "gloo" in n)
+ctx = sdist.init_from_env(device="cpu")
+ddp = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(3, 1))  # imports torch._dynamo
+ddp(torch.ones(2, 3)).sum().backward()
+running = gloo_threads()
+del ddp
+sdist.destroy(ctx)
+print(json.dumps([running, gloo_threads()]))
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads thread names from /proc")
+def test_destroy_ends_the_group_even_after_ddp_imported_dynamo():
+    """torch.distributed.nn.functional binds ``group.WORLD`` as a default
+    argument at import; imported after init_process_group (DDP does, via
+    torch._dynamo) it used to pin the group, leaving gloo's threads alive
+    into interpreter shutdown, where they could abort the process. A fresh
+    interpreter shows the threads are gone after ``destroy``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TORCHELASTIC", "RANK",
+                                                                    "WORLD_SIZE", "MASTER_"))}
+    env.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1",
+               MASTER_PORT=str(_free_port()), CUDA_VISIBLE_DEVICES="")
+    out = subprocess.run([sys.executable, "-c", GROUP_LIFETIME_SCRIPT], env=env, text=True,
+                         capture_output=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    running, left = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "pt_gloo_runloop" in running   # the check can see gloo's threads
+    assert left == []
 
 
 # -- two processes --------------------------------------------------------------------------
