@@ -99,6 +99,7 @@ def test_moving_averages_are_saved_and_evaluated(tmp_path, capsys):
     (["train", "--dataset_name=flowers", "--dataset_dir=/no/such/dir"], "does not exist"),
     (["train", "--dataset_name=imagenet_2012"], "unknown dataset 'imagenet_2012'"),
     (["eval", "--checkpoint_path=/no/such/ckpt"], "/no/such/ckpt"),
+    (["train", "--model_name=alexnet_v2"], "pass --preprocessing_name, e.g. vgg"),
 ])
 def test_mistakes_give_one_clear_line(argv, message, tmp_path, capsys):
     train = argv[0] == "train"

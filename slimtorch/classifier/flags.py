@@ -19,6 +19,12 @@ def comma_list(text: str) -> list:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _nets_without_preprocessing() -> list:
+    """Zoo nets that research/slim's preprocessing factory does not name."""
+    from ..data.preprocessing import preprocessing_fn_map
+    from ..nets import nets_factory
+    return [name for name in nets_factory.networks_map if name not in preprocessing_fn_map]
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -42,7 +48,9 @@ def _add_data_flags(parser: argparse.ArgumentParser, split: str, batch_size: int
     group.add_argument("--model_name", default="lenet",
                        help="the zoo net to use (default: %(default)s)")
     group.add_argument("--preprocessing_name", default=None,
-                       help="preprocessing to use (default: the model's)")
+                       help="preprocessing to use (default: the model's; required for "
+                            f"{', '.join(_nets_without_preprocessing())}, which have none "
+                            "of their own)")
     group.add_argument("--batch_size", type=_positive_int, default=batch_size,
                        help="images per batch (default: %(default)s)")
     group.add_argument("--use_grayscale", action="store_true",

@@ -10,7 +10,7 @@ import torch
 from ..data.digits import DigitsDataset
 from ..data.factory import get_dataset
 from ..data.local import TensorImageDataset
-from ..data.preprocessing import get_preprocessing
+from ..data.preprocessing import get_preprocessing, preprocessing_fn_map
 from ..nets import nets_factory
 
 __all__ = ["make_loader", "make_network"]
@@ -33,6 +33,11 @@ def make_loader(flags, is_training: bool, image_size_flag):
     network_fn = make_network(flags, num_classes, is_training,
                               getattr(flags, "weight_decay", 0.0))
     size = image_size_flag or network_fn.default_image_size
+    if flags.preprocessing_name is None and flags.model_name not in preprocessing_fn_map:
+        # research/slim stops with "Preprocessing name [...] was not recognized"; say what to pass.
+        raise ValueError(f"--model_name {flags.model_name} has no preprocessing of its own (as "
+                         "in research/slim): pass --preprocessing_name, e.g. vgg or inception "
+                         "for colour images, lenet for grey ones such as the digits")
     preprocess = get_preprocessing(flags.preprocessing_name or flags.model_name,
                                    is_training=is_training, use_grayscale=flags.use_grayscale)
     dataset = get_dataset(flags.dataset_name, flags.dataset_split_name, flags.dataset_dir,
