@@ -313,7 +313,7 @@ def test_conv_transpose_errors_name_the_scope():
 @pytest.mark.parametrize('size', [7, 8])
 @pytest.mark.parametrize('kernel,stride,rate,mult', [(3, 1, 1, 1), (3, 2, 1, 2), (2, 2, 1, 1),
                                                      (4, 1, 1, 3), (5, 3, 1, 1), (3, 1, 2, 2),
-                                                     ([1, 3], [2, 1], 1, 1)])
+                                                     (2, 1, 3, 1), ([1, 3], [2, 1], 1, 1)])
 def test_separable_conv2d_matches_grouped_functional(size, kernel, stride, rate, mult):
     x = torch.randn(2, 3, size, size + 1)
     y = separable_conv2d(x, 5, kernel, depth_multiplier=mult, stride=stride, rate=rate,
@@ -328,6 +328,26 @@ def test_separable_conv2d_matches_grouped_functional(size, kernel, stride, rate,
                          padding='VALID', activation_fn=None, scope='d')
     torch.testing.assert_close(d, F.conv2d(x, var('d/depthwise_weights'), var('d/biases'), s2,
                                            dilation=rate, groups=3))
+
+
+@pytest.mark.parametrize('size', [(8, 8), (8, 9), (9, 9)])
+def test_depthwise_same_padding_in_the_kernel_keeps_values_and_gradients(size):
+    """At stride 2 TF pads one more pixel at the end; depthwise layers put
+    that padding into the kernel (a zero tap) instead of padding the input.
+    Outputs and all gradients equal the explicitly padded convolution."""
+    x = torch.randn(2, 4, *size, requires_grad=True)
+    y = separable_conv2d(x, None, 3, depth_multiplier=2, stride=2, activation_fn=None,
+                         scope='dw')
+    w, b = var('dw/depthwise_weights'), var('dw/biases')
+    x_ref = x.detach().clone().requires_grad_(True)
+    w_ref = w.detach().clone().requires_grad_(True)
+    want = F.conv2d(tf_pad(x_ref, [3, 3], [2, 2]), w_ref, b.detach(), 2, groups=4)
+    torch.testing.assert_close(y, want, rtol=0, atol=1e-6)
+    grad = torch.randn_like(want)
+    y.backward(grad)
+    want.backward(grad)
+    torch.testing.assert_close(x.grad, x_ref.grad, rtol=0, atol=1e-5)
+    torch.testing.assert_close(w.grad, w_ref.grad, rtol=0, atol=1e-5)
 
 
 def test_separable_variables_layouts_and_initializers():

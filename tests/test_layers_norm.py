@@ -370,3 +370,45 @@ def test_batch_norm_creates_variables_in_tf_slims_order(shape, kwargs, order):
     slim.batch_norm(torch.randn(*shape), scale=True, scope="bn", **kwargs)
     names = [v.name.split("/")[-1] for v in slim.get_model_variables()]
     assert names == order + ["moving_mean", "moving_variance"]
+
+
+# -- the activation after a normalizer ------------------------------------------------
+@pytest.mark.parametrize("activation", [F.relu, F.relu6])
+def test_conv_batch_norm_activation_in_place_keeps_training_values_and_gradients(activation):
+    """After slim's batch_norm (a fresh tensor) the layer's ReLU/ReLU6 runs in
+    place; in training the output, every gradient and the moving averages
+    equal the functional computation."""
+    x = (torch.randn(4, 3, 6, 6) * 3).requires_grad_(True)
+    y = slim.conv2d(x, 5, [3, 3], normalizer_fn=batch_norm, activation_fn=activation,
+                    normalizer_params={"scale": True, "is_training": True}, scope="c")
+    w, gamma, beta = var("c/weights"), var("c/BatchNorm/gamma"), var("c/BatchNorm/beta")
+    x_ref = x.detach().clone().requires_grad_(True)
+    w_ref, g_ref, b_ref = (t.detach().clone().requires_grad_(True) for t in (w, gamma, beta))
+    conv = F.conv2d(x_ref, w_ref, padding=1)
+    mean, biased, unbiased = channel_moments(conv.detach())
+    want = activation(F.batch_norm(conv, None, None, g_ref, b_ref, True, 0.0, 1e-3))
+    torch.testing.assert_close(y, want, rtol=1e-5, atol=1e-5)
+    assert (y > 0).any() and (want == 0).any()   # both sides of the kink are exercised
+    grad = torch.randn_like(y)
+    y.backward(grad)
+    want.backward(grad)
+    for got, ref in [(x.grad, x_ref.grad), (w.grad, w_ref.grad), (gamma.grad, g_ref.grad),
+                     (beta.grad, b_ref.grad)]:
+        torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-5)
+    moving_mean = slim.get_default_graph().record("c/BatchNorm/moving_mean").tensor
+    torch.testing.assert_close(moving_mean, (1 - 0.999) * mean)
+
+
+def test_a_users_normalizer_output_is_not_activated_in_place():
+    """Only slim's own normalizers promise a fresh tensor: a user's may return
+    one it keeps, which the activation must leave alone."""
+    kept = []
+
+    def keep(x):
+        kept.append(x - 1.0)
+        return kept[-1]
+
+    x = torch.randn(2, 3, 5, 5)
+    y = slim.conv2d(x, 4, [3, 3], normalizer_fn=keep, activation_fn=F.relu, scope="k")
+    assert (kept[0] < 0).any()
+    torch.testing.assert_close(y, F.relu(kept[0]))

@@ -20,6 +20,7 @@ from torch import nn
 from ..scopes import AUTO_REUSE, Frame, Scope, check_scope_name, current_frame
 from ..utils import collect_named_outputs
 from ..variables import model_variable, not_built_error
+from ._activation import activate
 
 __all__ = ["Layer", "call_layer", "create_weights_and_biases", "find_layer", "layer_scope",
            "op_name", "resolve_is_training", "variables_collections_for"]
@@ -46,6 +47,8 @@ class Layer(nn.Module):
         """``linear`` -> ``normalizer_fn`` (run inside this layer's scope, so its
         variables are ``<layer>/BatchNorm/...``) -> ``activation_fn``."""
         outputs = normalizer_fn(self.linear(inputs), **(normalizer_params or {}))
+        if getattr(normalizer_fn, "returns_fresh_outputs", False):
+            return activate(outputs, activation_fn)
         return activation_fn(outputs) if activation_fn is not None else outputs
 
 

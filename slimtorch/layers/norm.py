@@ -29,7 +29,7 @@ from ..arg_scope import add_arg_scope
 from ..graph import GraphKeys
 from ..initializers import ones_initializer, zeros_initializer
 from ..variables import model_variable
-from ._activation import activate
+from ._activation import activate, returns_fresh_outputs
 from ._layer import Layer, call_layer, resolve_is_training, variables_collections_for
 
 __all__ = ["BatchNorm", "GroupNorm", "InstanceNorm", "LayerNorm", "batch_norm", "group_norm",
@@ -234,6 +234,7 @@ class BatchNorm(_Normalization):
 _BATCH_NORM_VARIABLES = ("beta", "gamma", "moving_mean", "moving_variance")
 
 
+@returns_fresh_outputs
 @add_arg_scope
 def batch_norm(inputs: torch.Tensor, decay: float = 0.999, center: bool = True,
                scale: bool = False, epsilon: float = 0.001, activation_fn=None,

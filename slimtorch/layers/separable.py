@@ -30,7 +30,7 @@ from ..variables import model_variable
 from ._layer import call_layer, create_weights_and_biases, variables_collections_for
 from ._conv_base import (ChannelsFirstLayer, as_tuple, channels_last_format, check_input,
                          input_channels)
-from .padding import check_padding, same_pad, static_padding
+from .padding import check_padding, same_pad, same_pad_in_kernel, static_padding
 
 __all__ = ["ConvolutionInPlane", "SeparableConvolution2D", "conv2d_in_plane",
            "convolution2d_in_plane", "separable_conv2d", "separable_convolution2d"]
@@ -55,7 +55,15 @@ class _Depthwise(ChannelsFirstLayer):
     def depthwise(self, inputs: torch.Tensor, kernel: torch.Tensor, biases) -> torch.Tensor:
         padding = self._static_padding
         if padding is None:
-            inputs, padding = same_pad(inputs, self.kernel_size, self.stride, self.rate)
+            # On the CPU a padded copy costs more than the convolution (fresh
+            # pages for a large tensor); GPUs have a caching allocator and
+            # kernels tuned for odd depthwise sizes, so they keep the copy.
+            in_kernel = same_pad_in_kernel(inputs, kernel, self.stride, self.rate) \
+                if inputs.device.type == "cpu" else None
+            if in_kernel is not None:
+                kernel, padding = in_kernel
+            else:
+                inputs, padding = same_pad(inputs, self.kernel_size, self.stride, self.rate)
         return F.conv2d(inputs, kernel, biases, self.stride, padding, self.rate,
                         groups=self.in_channels)
 
