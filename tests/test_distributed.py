@@ -7,13 +7,10 @@ environment); it runs every check once and saves what each rank saw, and the
 tests below read those results.
 """
 
-import contextlib
 import copy
 import gc
 import json
 import os
-import socket
-import subprocess
 import sys
 import warnings
 
@@ -24,6 +21,7 @@ from torch.utils.data import DataLoader, IterableDataset, TensorDataset
 import slimtorch as slim
 from slimtorch import distributed as sdist
 from slimtorch.distributed import DistContext
+from torchrun_job import run_ranks
 
 WORLD = 2
 STEPS = 5
@@ -153,32 +151,8 @@ def worker(out_dir):
 
 
 # -- running the job ----------------------------------------------------------------------
-def _free_port():
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _run_job(out_dir, timeout=120):
-    port = _free_port()
-    procs = []
-    for rank in range(WORLD):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TORCHELASTIC")}
-        env.update(RANK=str(rank), WORLD_SIZE=str(WORLD), LOCAL_RANK=str(rank),
-                   MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), CUDA_VISIBLE_DEVICES="",
-                   OMP_NUM_THREADS="1")
-        procs.append(subprocess.Popen([sys.executable, __file__, str(out_dir)], env=env,
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      text=True))
-    outputs = []
-    for proc in procs:
-        try:
-            outputs.append(proc.communicate(timeout=timeout)[0])
-        except subprocess.TimeoutExpired:
-            for p in procs:
-                p.kill()
-            outputs.append(proc.communicate()[0] + "\n(timed out)")
-    return [p.returncode for p in procs], outputs
+    return run_ranks([__file__, out_dir], world_size=WORLD, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -352,14 +326,9 @@ def test_destroy_ends_the_group_even_after_ddp_imported_dynamo():
     torch._dynamo) it used to pin the group, leaving gloo's threads alive
     into interpreter shutdown, where they could abort the process. A fresh
     interpreter shows the threads are gone after ``destroy``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TORCHELASTIC", "RANK",
-                                                                    "WORLD_SIZE", "MASTER_"))}
-    env.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1",
-               MASTER_PORT=str(_free_port()), CUDA_VISIBLE_DEVICES="")
-    out = subprocess.run([sys.executable, "-c", GROUP_LIFETIME_SCRIPT], env=env, text=True,
-                         capture_output=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    running, left = json.loads(out.stdout.strip().splitlines()[-1])
+    codes, outputs = run_ranks(["-c", GROUP_LIFETIME_SCRIPT], world_size=1)
+    assert codes == [0], outputs[0]
+    running, left = json.loads(outputs[0].strip().splitlines()[-1])
     assert "pt_gloo_runloop" in running   # the check can see gloo's threads
     assert left == []
 

@@ -1,9 +1,6 @@
 """slim.learning.train under torchrun: 2 CPU processes (gloo over 127.0.0.1)
 equal one process on the same global batches."""
 
-import contextlib
-import os
-import socket
 import subprocess
 import sys
 
@@ -11,6 +8,7 @@ import pytest
 import torch
 
 import slimtorch as slim
+from torchrun_job import clean_env, run_ranks
 
 RANK_SCRIPT = """
 import sys, torch, slimtorch as slim
@@ -50,12 +48,6 @@ save_file({k: v.detach().contiguous() for k, v in model.named_variables().items(
 """
 
 
-def _free_port():
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["plain", "batch_norm", "accumulate", "unused"])
 def test_two_process_train_equals_one_process_on_the_global_batch(tmp_path, mode):
@@ -68,25 +60,13 @@ def test_two_process_train_equals_one_process_on_the_global_batch(tmp_path, mode
 
     script = tmp_path / "rank.py"
     script.write_text(RANK_SCRIPT)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("TORCHELASTIC", "RANK",
-                                                                    "WORLD_SIZE", "MASTER_"))}
-    base.update(PYTHONPATH=root, CUDA_VISIBLE_DEVICES="", OMP_NUM_THREADS="1")
-    port = _free_port()
-    procs = []
-    for rank in range(2):
-        env = dict(base, RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank),
-                   MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-        procs.append(subprocess.Popen([sys.executable, str(script), str(tmp_path),
-                                       str(tmp_path / "ddp_run"), mode], env=env,
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-    outputs = [p.communicate(timeout=180)[0] for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outputs
+    codes, outputs = run_ranks([script, tmp_path, tmp_path / "ddp_run", mode], timeout=180)
+    assert codes == [0, 0], outputs
     wrapped = [line for line in outputs[0].splitlines() if line.startswith("DDP ")]
     expected = ["False", "True"] if mode == "unused" else ["False"]
     assert [line.split("= ")[1] for line in wrapped] == expected, outputs[0]
     subprocess.run([sys.executable, str(script), str(tmp_path), str(tmp_path / "single_run"),
-                    mode, "single"], env=base, check=True, timeout=180)
+                    mode, "single"], env=clean_env(), check=True, timeout=180)
 
     rank0, rank1 = (load_file(tmp_path / f"rank{r}.safetensors") for r in range(2))
     single = load_file(tmp_path / "rank0_single.safetensors")

@@ -2,14 +2,10 @@
 folding in its share of the batches (one rank none at all for some
 metrics), read the same values as one process over every batch."""
 
-import contextlib
 import json
-import os
-import socket
-import subprocess
-import sys
 
 import numpy as np
+from torchrun_job import run_ranks
 
 RANK_SCRIPT = r'''
 import json, os, sys
@@ -105,37 +101,13 @@ if __name__ == "__main__":
 '''
 
 
-def _free_port():
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_two_ranks_read_the_single_process_values(tmp_path):
     """Sums are all-reduced, concatenations gathered (a rank with no batch
     takes part), covariance moments merged across ranks."""
     script = tmp_path / "rank.py"
     script.write_text(RANK_SCRIPT)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("TORCHELASTIC", "RANK",
-                                                                    "WORLD_SIZE", "MASTER_"))}
-    base.update(PYTHONPATH=root, CUDA_VISIBLE_DEVICES="", OMP_NUM_THREADS="1")
-    port = _free_port()
-    procs = [subprocess.Popen([sys.executable, str(script), str(tmp_path)],
-                              env=dict(base, RANK=str(rank), WORLD_SIZE="2",
-                                       LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
-                                       MASTER_PORT=str(port)),
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for rank in range(2)]
-    outputs = []
-    try:
-        for proc in procs:
-            outputs.append(proc.communicate(timeout=120)[0])
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-    assert [p.returncode for p in procs] == [0, 0], "\n".join(outputs)
+    codes, outputs = run_ranks([script, tmp_path])
+    assert codes == [0, 0], "\n".join(outputs)
 
     namespace = {"__name__": "reference"}
     exec(compile(RANK_SCRIPT, "rank.py", "exec"), namespace)
