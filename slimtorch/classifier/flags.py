@@ -25,6 +25,7 @@ def _nets_without_preprocessing() -> list:
     from ..nets import nets_factory
     return [name for name in nets_factory.networks_map if name not in preprocessing_fn_map]
 
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
