@@ -7,13 +7,13 @@ TensorBoard summaries. Identical to the ``slimtorch eval`` command.
     python recipes/eval_image_classifier.py --checkpoint_path=/tmp/tfmodel/ \\
         --eval_interval_secs=60
 
-The steps live in ``slimtorch/classifier/eval.py``; copy it to change them.
+The steps live in ``slimtorch/classifier/evaluate.py``; copy it to change them.
 """
 
 import argparse
 import logging
 
-from slimtorch.classifier import eval as evaluate, flags
+from slimtorch.classifier import evaluate, flags
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)

@@ -26,7 +26,7 @@ from slimtorch.nets import nets_factory
 def build(name: str):
     network_fn = nets_factory.get_network_fn(name, 1001)
     size = network_fn.default_image_size
-    return network_fn.build((1, 1 if name == "lenet" else 3, size, size), device="meta")
+    return network_fn.build((1, network_fn.input_channels, size, size), device="meta")
 
 
 _MEMORY_PROBE = """

@@ -34,9 +34,9 @@ import torch.nn.functional as F
 import torchvision
 
 import slimtorch as slim
-from slimtorch.checkpoint.torchvision_names import from_torchvision
 from slimtorch.nets import nets_factory
-from slimtorch.nets.random_weights import assign_random_weights
+from slimtorch.testing import assign_random_weights
+from slimtorch.tools import from_torchvision
 
 # slimtorch net -> (torchvision constructor and kwargs, classes, image size)
 PAIRS = {
@@ -60,7 +60,8 @@ def make_slimtorch(name, classes, device, torchvision_model=None):
     with slim.Graph():
         network_fn = nets_factory.get_network_fn(name, classes)
         size = network_fn.default_image_size
-        network_fn.build((1, 3, size, size), device="meta").to_empty(device=device)
+        shape = (1, network_fn.input_channels, size, size)
+        network_fn.build(shape, device="meta").to_empty(device=device)
         if name.startswith("vgg") and torchvision_model is not None:
             tensors = from_torchvision(torchvision_model.state_dict(), name)
             with torch.no_grad():
@@ -178,7 +179,7 @@ def main(argv=None):
         tv = make_torchvision(name, device)
         classes = PAIRS.get(name, (None, {}, 1001))[2]
         net, size = make_slimtorch(name, classes, device, tv)
-        images = torch.randn(args.batch, 3, size, size, device=device)
+        images = torch.randn(args.batch, net.input_channels, size, size, device=device)
         labels = torch.randint(0, classes, (args.batch,), device=device)
         if args.slim_nchw:
             net.memory_format = None

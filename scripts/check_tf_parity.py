@@ -8,7 +8,7 @@ TF2 (see ``tf_slim_reference.py``).
 
 Each net is built in both frameworks at its default image size in eval mode,
 both get the same deterministic random weights (by variable name, see
-``slimtorch.nets.random_weights``), and the script prints the relative error
+``slimtorch.testing``), and the script prints the relative error
 ``|a - b| / |b|`` of the logits and the worst end point, plus any variable whose
 name or TF shape differs.
 
@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from tf_slim_reference import TF_NETS, run_tf_net  # noqa: E402
 
-from slimtorch.nets.random_weights import random_images, relative_error  # noqa: E402
+from slimtorch.testing import random_images, relative_error  # noqa: E402
 
 TARGET = 1e-4
 
@@ -45,7 +45,9 @@ def num_classes_for(name: str) -> int:
 
 
 def input_for(name: str, batch: int, seed: int, size: int):
-    return random_images(batch, 1 if name == "lenet" else 3, size, seed)
+    from slimtorch.nets import nets_factory
+
+    return random_images(batch, nets_factory.input_channels(name), size, seed)
 
 
 def run_slimtorch(name, images, num_classes, seed, checkpoint=None):
@@ -53,7 +55,7 @@ def run_slimtorch(name, images, num_classes, seed, checkpoint=None):
 
     import slimtorch as slim
     from slimtorch.nets import nets_factory
-    from slimtorch.nets.random_weights import assign_random_weights
+    from slimtorch.testing import assign_random_weights
 
     with slim.Graph():
         network_fn = nets_factory.get_network_fn(name, num_classes, is_training=False)

@@ -9,7 +9,7 @@ the committed fixtures and runs ``--inputs`` mutated inputs, each read in
 full by ``tests/fuzzing/targets.py`` (every tensor / every record). Inputs
 are made by the structure-aware and byte-level mutations of
 ``tests/fuzzing``; an input that executes a new branch of the readers (a new
-line-to-line arc in ``slimtorch/checkpoint`` or ``slimtorch/data``, seen with
+line-to-line arc in ``slimtorch/{checkpoint,data,_io}``, seen with
 ``sys.settrace`` on every 4th input) joins the corpus that later inputs are
 mutated from; a quarter of the inputs start from a fixture again.
 (Hypothesis, which the short run in ``tests/test_fuzz_readers.py`` uses, no
@@ -42,10 +42,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from fuzzing.sample import apply_ops  # noqa: E402
-from fuzzing.targets import (FORMATS, STRUCTURE_OPS, LimitExceeded, Workdir,  # noqa: E402
-                             load_seeds, run_input)
+from fuzzing.targets import FORMATS, STRUCTURE_OPS, LimitExceeded, Workdir, load_seeds, run_input  # noqa: E402
 
-_TRACED = (str(ROOT / "slimtorch" / "checkpoint"), str(ROOT / "slimtorch" / "data"))
+_TRACED = tuple(str(ROOT / "slimtorch" / part) for part in ("checkpoint", "data", "_io"))
 _HANG_SECONDS = 10  # a read still running after this is stopped and reported
 _MAX_CORPUS = 4000
 # Tracing costs a Python call per line (10x slower reads, 20x with
@@ -58,7 +57,7 @@ _CALLS_PER_INPUT = 16
 _LINES_PER_CALL = 300
 
 
-class Hang(Exception):
+class Hang(Exception):  # noqa: N818 (a signal, not an error: the input is reported)
     """An input still being read after _HANG_SECONDS."""
 
 

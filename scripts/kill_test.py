@@ -70,7 +70,7 @@ def synthetic_batches() -> list:
 def _slow_down_commits(seconds: float) -> None:
     """Sleeps between a file's write and its rename into place, in this
     process only: kills then often find a write in flight."""
-    from slimtorch.checkpoint.atomic import is_temp_file
+    from slimtorch._io.atomic import is_temp_file
     rename = os.replace
 
     def slow_replace(src, dst, *args, **kwargs):
@@ -132,8 +132,8 @@ def _same(a: dict, b: dict) -> bool:
 def _check_directory(logdir: str, reference: str) -> Optional[str]:
     """Asserts every checkpoint file under its final name is complete and
     the latest named one equals the reference's of that step; returns it."""
+    from slimtorch._io.atomic import is_temp_file
     from slimtorch.checkpoint import latest_checkpoint, trainer_state_path
-    from slimtorch.checkpoint.atomic import is_temp_file
     for name in os.listdir(logdir):
         if name.endswith(".safetensors") and not is_temp_file(name):
             _read_all(os.path.join(logdir, name))   # raises if half-written
@@ -157,7 +157,7 @@ def _resumes(log_path: str) -> list:
 
 def _writes_in_flight(logdir: str, pid: int) -> list:
     """The names of the files ``pid`` was writing in ``logdir``."""
-    from slimtorch.checkpoint.atomic import TMP_MARKER, unfinished_writes
+    from slimtorch._io.atomic import TMP_MARKER, unfinished_writes
     found = []
     for name, owner in unfinished_writes(logdir):
         if owner != pid:

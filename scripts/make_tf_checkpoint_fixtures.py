@@ -279,8 +279,9 @@ def _varint(n: int) -> bytes:
 def snappy_table(src: str, dst: str) -> None:
     """Copy the SSTable ``src`` to ``dst`` with every block snappy-compressed."""
     import cramjam
+
+    from slimtorch._io.crc32c import crc32c, mask
     from slimtorch.checkpoint import _sstable
-    from slimtorch.checkpoint.crc32c import crc32c, mask
 
     with open(src, "rb") as f:
         table = _sstable.Table(f.read(), src)

@@ -9,7 +9,7 @@ Needs TensorFlow, tf_slim and research/slim's ``nets`` (see
 * ``tests/golden/fixtures/<case>.safetensors``: TF-Slim's logits and a few
   small end points for a fixed input and fixed weights. Neither is stored:
   both are regenerated from the seed in the metadata (``input_for`` and
-  ``slimtorch.nets.random_weights``), which keeps VGG-sized cases to a few KB.
+  ``slimtorch.testing``), which keeps VGG-sized cases to a few KB.
 * ``tests/golden/tf_nets/<case>.{index,data-00000-of-00001}`` plus
   ``<case>.logits.safetensors``: a small net saved by ``tf.train.Saver`` and
   its logits, to prove a net restored from a real TF checkpoint computes what

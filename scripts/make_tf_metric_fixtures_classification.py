@@ -20,8 +20,8 @@ import sys
 import numpy as np
 
 sys.path.insert(0, "/work")
-from tfslim_import import slim, tf  # noqa: E402
 from tensorflow.python.ops import array_ops, control_flow_ops  # noqa: E402
+from tfslim_import import slim, tf  # noqa: E402
 
 # tf_slim 1.1 still calls array_ops.stack (in its own confusion counting at
 # thresholds) and control_flow_ops.cond (in streaming_concat, behind

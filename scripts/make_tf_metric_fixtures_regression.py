@@ -30,8 +30,8 @@ def tf_slim():
     calls two helpers newer TF moved (``control_flow_ops.cond``,
     ``array_ops.stack``), so they are pointed back at the public ones."""
     sys.path.insert(0, "/work")
-    from tfslim_import import slim, tf  # noqa: E402 (the shim in the TF venv)
     from tensorflow.python.ops import array_ops, control_flow_ops
+    from tfslim_import import slim, tf  # noqa: E402 (the shim in the TF venv)
     control_flow_ops.cond = getattr(control_flow_ops, "cond", tf.cond)
     array_ops.stack = getattr(array_ops, "stack", tf.stack)
     tf.get_logger().setLevel("ERROR")

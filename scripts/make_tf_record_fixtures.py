@@ -50,6 +50,7 @@ SIZE = 8
 # tf_slim 1.1's Image handler calls control_flow_ops.case/cond, which TF 2.21
 # moved to other modules; point the old names at the same public functions.
 from tensorflow.python.ops import control_flow_ops  # noqa: E402
+
 for _name in ("case", "cond"):
     if not hasattr(control_flow_ops, _name):
         setattr(control_flow_ops, _name, getattr(tf, _name))

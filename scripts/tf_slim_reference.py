@@ -12,7 +12,7 @@ they have the options (``global_pool``, ``num_classes=0``) and end points
 Their variables are the same.
 
 Both sides get identical weights without a checkpoint: every TF variable is
-set to ``slimtorch.nets.random_weights.random_value(name, shape, seed)``, the
+set to ``slimtorch.testing.random_value(name, shape, seed)``, the
 same values ``assign_random_weights`` puts in the slimtorch net.
 """
 
@@ -88,7 +88,7 @@ def run_tf_net(name, images_nchw: np.ndarray, num_classes, seed: int = 0, resear
     sets every variable to its deterministic random value, runs ``images``.
     With ``save_to`` (a prefix) it also writes a TF V2 checkpoint there with
     ``tf.train.Saver``, as TF-Slim's training did."""
-    from slimtorch.nets.random_weights import random_value
+    from slimtorch.testing import random_value
 
     tf, slim = import_tf(research_slim)
     module_name, fn_name, scope_name = TF_NETS[name]

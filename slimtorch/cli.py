@@ -15,23 +15,23 @@ import argparse
 import logging
 import sys
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
 def _inspect(args) -> str:
-    from .checkpoint.tools import inspect_checkpoint
+    from .tools import inspect_checkpoint
     return inspect_checkpoint(args.path)
 
 
 def _convert(args) -> str:
-    from .checkpoint.tools import convert_checkpoint
+    from .tools import convert_checkpoint
     summary = convert_checkpoint(args.src, args.dst, net=args.net, num_classes=args.num_classes,
                                  torchvision=args.torchvision)
     return f"{summary}\nwrote {args.dst}"
 
 
 def _check(args) -> str:
-    from .checkpoint.tools import check_checkpoint
+    from .tools import check_checkpoint
     return check_checkpoint(args.net, args.path, args.num_classes)
 
 
@@ -43,7 +43,7 @@ def _train(args) -> str:
 
 
 def _eval(args) -> str:
-    from .classifier import eval as evaluate
+    from .classifier import evaluate
     evaluate.main(args)   # prints eval/<name>: value itself
     return ""
 

@@ -20,7 +20,8 @@ started by ``torchrun``; these helpers do what one step needs:
   :func:`broadcast_object` for decisions every rank must share (save now?
   resume from which checkpoint?); :func:`variables_in_sync` to check that the
   ranks agree; :func:`wrap_ddp` for users who call one model themselves and
-  prefer ``DistributedDataParallel``.
+  prefer ``DistributedDataParallel``; :func:`sync_batch_norms` for batch
+  statistics over the global batch.
 
 A single process, as under plain ``python`` (doctests run like this):
 
@@ -76,7 +77,8 @@ import torch.distributed as dist
 
 __all__ = ["DistContext", "TORCHRUN_VARIABLES", "all_reduce_mean", "any_rank",
            "average_gradients", "barrier", "broadcast_object", "broadcast_variables", "destroy",
-           "init_from_env", "is_chief", "shard_data", "variables_in_sync", "wrap_ddp"]
+           "init_from_env", "is_chief", "shard_data", "sync_batch_norms", "variables_in_sync",
+           "wrap_ddp"]
 
 logger = logging.getLogger(__name__)
 
@@ -603,8 +605,14 @@ def shard_data(data, ctx: DistContext, seed: int = 0, shuffle: Optional[bool] = 
 
 
 def _shard_loader(loader, ctx: DistContext, seed: int, shuffle: Optional[bool]):
-    from torch.utils.data import (BatchSampler, DataLoader, DistributedSampler, IterableDataset,
-                                  RandomSampler, SequentialSampler)
+    from torch.utils.data import (
+        BatchSampler,
+        DataLoader,
+        DistributedSampler,
+        IterableDataset,
+        RandomSampler,
+        SequentialSampler,
+    )
 
     def unchanged(why):
         warnings.warn(f"shard_data: {why}; every rank gets the DataLoader whole (split it "
@@ -654,7 +662,7 @@ def wrap_ddp(module: torch.nn.Module, ctx: DistContext, sync_batch_norm: bool = 
              **ddp_kwargs) -> Union[torch.nn.Module, "torch.nn.parallel.DistributedDataParallel"]:
     """``DistributedDataParallel(module)`` on this rank's device, for users who
     call one model themselves (``slim.learning.train`` wraps its whole step,
-    whatever models it calls, in DDP: see ``slimtorch.ddp_step``).
+    whatever models it calls, in DDP: see ``slimtorch.training.StepModule``).
 
     The module must be built first (a ``slim.Model`` makes its variables on
     its first call; DDP needs them all). It is moved to ``ctx.device``.
@@ -670,7 +678,6 @@ def wrap_ddp(module: torch.nn.Module, ctx: DistContext, sync_batch_norm: bool = 
     the last step's collective, and freeing that during interpreter shutdown
     can abort the process.
     """
-    from .layers.norm import BatchNorm as SlimBatchNorm
     from .model import Model
 
     for sub in module.modules():
@@ -686,9 +693,28 @@ def wrap_ddp(module: torch.nn.Module, ctx: DistContext, sync_batch_norm: bool = 
     if not ctx.enabled:
         return module
     if sync_batch_norm:
-        for sub in module.modules():   # slim.batch_norm: statistics over all ranks' batches
-            if isinstance(sub, SlimBatchNorm):
-                sub.sync = True
+        sync_batch_norms([module])
         module = torch.nn.SyncBatchNorm.convert_sync_batchnorm(module)
     device_ids = [ctx.device.index] if ctx.device.type == "cuda" else None
     return torch.nn.parallel.DistributedDataParallel(module, device_ids=device_ids, **ddp_kwargs)
+
+
+def sync_batch_norms(modules: Iterable[torch.nn.Module]) -> None:
+    """Makes every ``slim.batch_norm`` layer in ``modules`` (at any depth)
+    compute its batch statistics over the global batch of all ranks, as
+    SyncBatchNorm does: ``train(sync_batch_norm=True)`` calls it on the
+    graph's modules, :func:`wrap_ddp` on the module it wraps. Outside
+    torchrun the layers see the whole batch anyway, and nothing changes.
+
+        >>> net = slim.Model(lambda x: slim.batch_norm(x, scope='bn'))
+        >>> _ = net(torch.ones(2, 3))
+        >>> slim.distributed.sync_batch_norms([net])
+        >>> [type(m).__name__ for m in net.modules() if getattr(m, 'sync', False)]
+        ['BatchNorm']
+    """
+    from .layers.norm import BatchNorm
+
+    for module in modules:
+        for layer in module.modules():
+            if isinstance(layer, BatchNorm):
+                layer.sync = True

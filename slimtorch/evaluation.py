@@ -47,7 +47,7 @@ from typing import Callable, Iterable, Iterator, Mapping, Optional, Union
 
 import torch
 
-from . import distributed, runtime
+from . import distributed, training
 from .checkpoint import CheckpointError, assign_from_checkpoint, latest_checkpoint, load_checkpoint
 from .graph import get_default_graph
 from .metrics.base import StreamingMetric, reset_metrics
@@ -153,7 +153,7 @@ def evaluate_once(checkpoint_path: str, logdir: Optional[str], data: Iterable,
     if not callable(eval_op):
         raise TypeError("evaluate_once: eval_op must be a function of the batch that runs the "
                         f"model and updates the metrics; got {type(eval_op).__name__}")
-    ctx, device, data = runtime.place(device, data, seed=0)
+    ctx, device, data = training.place(device, data, seed=0)
     return _evaluate(checkpoint_path, logdir, data, num_evals, eval_op, metrics, final_op,
                      summary_op, variables_to_restore, device, progress, quiet, ctx)
 
@@ -180,7 +180,7 @@ def evaluation_loop(checkpoint_dir: str, logdir: Optional[str], data: Iterable,
     if not callable(eval_op):
         raise TypeError("evaluation_loop: eval_op must be a function of the batch that runs "
                         f"the model and updates the metrics; got {type(eval_op).__name__}")
-    ctx, device, data = runtime.place(device, data, seed=0)
+    ctx, device, data = training.place(device, data, seed=0)
     checkpoints = checkpoints_iterator(checkpoint_dir, eval_interval_secs, timeout, timeout_fn) \
         if ctx.is_chief else None
     values, done = None, 0
@@ -222,12 +222,12 @@ def _evaluate(checkpoint_path, logdir, data, num_evals, eval_op, metrics, final_
     first = next(batches, None)
     if first is None:
         raise ValueError("evaluate_once: data yielded no batches")
-    first = runtime.to_device(first, device)
+    first = training.to_device(first, device)
     if not get_default_graph().records():   # models not built yet: build them
         with dry_run(), torch.no_grad():
             eval_op(first)
         if device is not None:
-            runtime.move_variables(torch.device(device))
+            training.move_variables(torch.device(device))
     variables = variables_to_restore if variables_to_restore is not None else get_variables()
     if callable(variables):   # decided once the models exist
         variables = variables()
@@ -236,15 +236,15 @@ def _evaluate(checkpoint_path, logdir, data, num_evals, eval_op, metrics, final_
     logger.info("Evaluating %s (global step %d)", checkpoint_path, step)
 
     reset_metrics()
-    bar = runtime.progress_bar(progress, num_evals, 0, unit="batch") if ctx.is_chief else None
+    bar = training.progress_bar(progress, num_evals, 0, unit="batch") if ctx.is_chief else None
     record = summary_op is _USE_DEFAULT
-    with _eval_mode(), torch.no_grad():
+    with _EvalMode(), torch.no_grad():
         count = 0
         for batch in itertools.chain([first], batches):
             if num_evals is not None and count >= num_evals:
                 break
             with record_if(record):   # each batch replaces the last: the final one is written
-                eval_op(runtime.to_device(batch, device))
+                eval_op(training.to_device(batch, device))
             count += 1
             if bar is not None:
                 bar.update(1)
@@ -267,23 +267,19 @@ def _evaluate(checkpoint_path, logdir, data, num_evals, eval_op, metrics, final_
     return result
 
 
-class _eval_mode:
+class _EvalMode:
     """Every model (``slim.Model``: its layers' ``is_training=None`` follow
     it) and module holding a variable in eval mode, restored afterwards."""
 
     def __enter__(self):
-        modules = {}
-        for record in get_default_graph().records():
-            for module in (record.owner, record.module):
-                if module is not None:
-                    modules[id(module)] = module
-        self._modes = [(m, m.training) for m in modules.values()]
+        modules = get_default_graph().modules(with_models=True)
+        self._modes = [(m, m.training) for m in modules]
         for module, _ in self._modes:
             module.eval()
 
     def __exit__(self, *exc):
-        for module, training in self._modes:
-            module.train(training)
+        for module, was_training in self._modes:
+            module.train(was_training)
 
 
 def _metric_values(metrics) -> Optional[dict]:

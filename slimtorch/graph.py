@@ -19,7 +19,8 @@ from typing import Any, Optional
 import torch
 from torch import nn
 
-__all__ = ["Graph", "GraphKeys", "Variable", "get_default_graph", "reset_default_graph"]
+__all__ = ["Graph", "GraphKeys", "Variable", "VariableRecord", "get_default_graph",
+           "reset_default_graph", "stamp_variable"]
 
 
 class GraphKeys:
@@ -177,6 +178,29 @@ class Graph:
         """Drops every record built by ``model`` (it keeps working on its own)."""
         self._records = {n: r for n, r in self._records.items() if r.owner is not model}
 
+    def modules(self, with_models: bool = False) -> list[nn.Module]:
+        """The modules holding this graph's variables, each once, in the
+        order their variables were created: what must move to a device or
+        switch to eval mode together. ``with_models=True`` adds the
+        ``slim.Model`` that built each variable, just before its module
+        (a model's layers follow its mode).
+
+            >>> with slim.Graph() as g:
+            ...     net = slim.Model(lambda x: slim.fully_connected(x, 2, scope='fc'))
+            ...     _ = net(torch.ones(1, 3))
+            ...     _ = slim.variable('free', shape=[1])
+            >>> [type(m).__name__ for m in g.modules()]
+            ['FullyConnected', 'Module']
+            >>> [type(m).__name__ for m in g.modules(with_models=True)]
+            ['Model', 'FullyConnected', 'Module']
+        """
+        found: dict[int, nn.Module] = {}
+        for record in self._records.values():
+            for module in ((record.owner, record.module) if with_models else (record.module,)):
+                if module is not None:
+                    found.setdefault(id(module), module)
+        return list(found.values())
+
     # -- collections -----------------------------------------------------
     def add_to_collection(self, key: str, value: Any) -> None:
         self._collections.setdefault(key, []).append(value)
@@ -186,6 +210,18 @@ class Graph:
 
     def clear_collection(self, key: str) -> None:
         self._collections.pop(key, None)
+
+    def pop_collection(self, key: str) -> list:
+        """Removes collection ``key`` and returns what it held (``[]`` if
+        nothing): how values that belong to one step, such as its losses,
+        are taken out before the next step adds its own.
+
+            >>> g = slim.Graph()
+            >>> g.add_to_collection('losses', 1.0)
+            >>> g.pop_collection('losses'), g.pop_collection('losses'), g.collection_keys()
+            ([1.0], [], [])
+        """
+        return self._collections.pop(key, [])
 
     def collection_keys(self) -> list[str]:
         return list(self._collections)

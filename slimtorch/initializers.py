@@ -19,7 +19,8 @@ from typing import Optional
 import torch
 
 __all__ = [
-    "Initializer",
+    "Constant", "Initializer", "Ones", "RandomNormal", "RandomUniform", "TruncatedNormal",
+    "VarianceScaling", "Zeros", "compute_fans", "run_initializer",
     "constant_initializer",
     "ones_initializer",
     "random_normal_initializer",
@@ -94,7 +95,7 @@ def _truncated_normal_(tensor, mean, stddev, generator):
     flat.mul_(stddev).add_(mean)
 
 
-class zeros_initializer(Initializer):
+class Zeros(Initializer):
     """Fills with 0 (TF's ``tf.zeros_initializer()``)."""
 
     def __init__(self, dtype=None) -> None:
@@ -104,7 +105,7 @@ class zeros_initializer(Initializer):
         tensor.zero_()
 
 
-class ones_initializer(Initializer):
+class Ones(Initializer):
     """Fills with 1."""
 
     def __init__(self, dtype=None) -> None:
@@ -114,7 +115,7 @@ class ones_initializer(Initializer):
         tensor.fill_(1)
 
 
-class constant_initializer(Initializer):
+class Constant(Initializer):
     """Fills with ``value``: a scalar, or an array of the variable's TF shape.
 
     An array with as many elements but another shape is reshaped, as TF does.
@@ -140,7 +141,7 @@ class constant_initializer(Initializer):
         tensor.copy_(value)
 
 
-class random_normal_initializer(Initializer):
+class RandomNormal(Initializer):
     """Normal(mean, stddev)."""
 
     def __init__(self, mean=0.0, stddev=1.0, seed=None, dtype=None) -> None:
@@ -151,7 +152,7 @@ class random_normal_initializer(Initializer):
         tensor.normal_(self.mean, self.stddev, generator=self._generator(tensor))
 
 
-class truncated_normal_initializer(Initializer):
+class TruncatedNormal(Initializer):
     """Normal(mean, stddev) truncated at two standard deviations."""
 
     def __init__(self, mean=0.0, stddev=1.0, seed=None, dtype=None) -> None:
@@ -162,7 +163,7 @@ class truncated_normal_initializer(Initializer):
         _truncated_normal_(tensor, self.mean, self.stddev, self._generator(tensor))
 
 
-class random_uniform_initializer(Initializer):
+class RandomUniform(Initializer):
     """Uniform[minval, maxval); ``maxval=None`` means 1, as in TF for floats."""
 
     def __init__(self, minval=0.0, maxval=None, seed=None, dtype=None) -> None:
@@ -184,7 +185,7 @@ def compute_fans(shape) -> tuple[float, float]:
     return float(shape[-2] * receptive), float(shape[-1] * receptive)
 
 
-class variance_scaling_initializer(Initializer):
+class VarianceScaling(Initializer):
     """TF-Slim's ``variance_scaling_initializer``.
 
     With ``n`` = fan_in, fan_out or their mean (``mode``): uniform in
@@ -212,11 +213,20 @@ class variance_scaling_initializer(Initializer):
             _truncated_normal_(tensor, 0.0, math.sqrt(1.3 * self.factor / n), generator)
 
 
-def xavier_initializer(uniform: bool = True, seed=None, dtype=None) -> variance_scaling_initializer:
+def xavier_initializer(uniform: bool = True, seed=None, dtype=None) -> VarianceScaling:
     """Glorot/Xavier: ``variance_scaling_initializer(1.0, 'FAN_AVG', uniform)``."""
-    return variance_scaling_initializer(factor=1.0, mode="FAN_AVG", uniform=uniform, seed=seed)
+    return VarianceScaling(factor=1.0, mode="FAN_AVG", uniform=uniform, seed=seed)
 
 
+# TF-Slim's names. The classes are CamelCase like TF's own (``init_ops.Zeros``
+# behind ``tf.zeros_initializer``); ported code calls the snake_case aliases.
+zeros_initializer = Zeros
+ones_initializer = Ones
+constant_initializer = Constant
+random_normal_initializer = RandomNormal
+truncated_normal_initializer = TruncatedNormal
+random_uniform_initializer = RandomUniform
+variance_scaling_initializer = VarianceScaling
 xavier_initializer_conv2d = xavier_initializer
 
 

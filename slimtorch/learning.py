@@ -23,8 +23,9 @@ The optimizer may be an instance or a factory ``params -> optimizer``: a
 factory is called once the models are built (slimtorch models create their
 variables on their first call), with the variables to train.
 
-``create_train_op`` and ``TrainOp`` live in :mod:`slimtorch.train_op`; this
-module is the loop (checkpoints, resume, summaries, progress, torchrun).
+``create_train_op`` and ``TrainOp`` live in :mod:`slimtorch.training` (the
+trainer's internals); this module is the loop (checkpoints, resume,
+summaries, progress, torchrun).
 """
 
 from __future__ import annotations
@@ -32,19 +33,18 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import os
 import random
 import time
 from typing import Callable, Iterable, Optional, Union
 
 import torch
 
-from . import distributed, runtime
+from . import distributed, training
+from .checkpoint import CheckpointManager, assign_from_checkpoint, load_checkpoint
 from .graph import get_default_graph
-from .resumable_batches import ResumableBatches
 from .summaries import SummaryWriter, record_if
-from .train_op import (TrainOp, clip_gradient_norms, create_train_op, multiply_gradients,
-                       variables_to_train)
+from .training import (ResumableBatches, TrainerState, TrainOp, clip_gradient_norms,
+                       create_train_op, multiply_gradients, variables_to_train)
 from .variables import get_or_create_global_step, get_variables
 
 __all__ = ["TrainOp", "clip_gradient_norms", "create_train_op", "multiply_gradients", "train",
@@ -116,13 +116,11 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
         OSError: a checkpoint could not be written (``on_save_error='raise'``).
         FloatingPointError: a non-finite loss (see ``create_train_op``).
     """
-    from .checkpoint import CheckpointManager
-
     if number_of_steps is not None and number_of_steps <= 0:
         raise ValueError(f"train: number_of_steps must be None or > 0, got {number_of_steps}")
     if on_save_error not in ("raise", "warn"):
         raise ValueError(f"train: on_save_error must be 'raise' or 'warn', got {on_save_error!r}")
-    ctx, device, data = runtime.place(device, data, seed)
+    ctx, device, data = training.place(device, data, seed)
     with contextlib.ExitStack() as cleanup:   # on every way out, errors included
         cleanup.callback(distributed.destroy, ctx)
         cleanup.callback(train_op.undistribute)
@@ -134,7 +132,7 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
             resume_from = distributed.broadcast_object(resume_from, ctx)
         stream, batches = _start(train_op, resume_from, init_fn, data, device, seed, ctx,
                                  channels_last, sync_batch_norm, compile)
-        bar = runtime.progress_bar(progress, number_of_steps, int(global_step)) \
+        bar = training.progress_bar(progress, number_of_steps, int(global_step)) \
             if ctx.is_chief else None
         if bar is not None:
             cleanup.callback(bar.close)
@@ -146,7 +144,7 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
         last_save = last_summary = time.monotonic()
         loss_value = None
         start_step, start_time = int(global_step), time.monotonic()
-        for epoch, index, batch in runtime.prefetch_to_device(batches, device, channels_last):
+        for epoch, index, batch in training.prefetch_to_device(batches, device, channels_last):
             if number_of_steps is not None and int(global_step) >= number_of_steps:
                 break
             if number_of_steps is None and epoch > 0:
@@ -216,7 +214,8 @@ class _Saver:
         failed = None
         if self.manager is not None:
             try:
-                _save(self.manager, self.train_op, step, self._extra())
+                TrainerState.capture(self.train_op, self._extra()).save(
+                    self.manager, _weights(self.train_op), step)
             except OSError as error:
                 failed = error
         # Every rank learns whether the chief failed (and waits for it).
@@ -241,8 +240,9 @@ class _Saver:
                        step, reason, kept)
 
     def _extra(self) -> dict:
-        extra = {"data_position": self.batches_consumed,
-                 "skipped_steps": self.train_op.skipped_steps}
+        """Where the data stream resumes (the train op's own state is
+        :class:`TrainerState`'s business)."""
+        extra = {"data_position": self.batches_consumed}
         if self.last_consumed is not None:
             where = self.stream.position(self.last_consumed)
             extra.update({"data_epoch": where["epoch"], "data_skip": where["skip"]})
@@ -257,10 +257,10 @@ def _start(train_op: TrainOp, resume_from, init_fn, data, device, seed, ctx, cha
     (skipping ``init_fn``, as TF-Slim does) or seeds and runs ``init_fn``.
     Returns ``(stream, batches)``: the :class:`ResumableBatches` and its
     batches, the first one included."""
-    from .checkpoint.restore import assign_from_checkpoint
-
     if resume_from is not None:
-        stream = _resumed_stream(data, resume_from)
+        # Read once: the data position now, the optimizer once the models exist.
+        state = TrainerState.load(resume_from)
+        stream = _resumed_stream(data, state)
     else:
         if seed is not None:
             _seed_everything(seed)
@@ -269,14 +269,14 @@ def _start(train_op: TrainOp, resume_from, init_fn, data, device, seed, ctx, cha
     first = next(data_iter)
     train_op.build(first[2], device)
     if channels_last:
-        runtime.move_variables(memory_format=torch.channels_last)
+        training.move_variables(memory_format=torch.channels_last)
     if sync_batch_norm:
-        _synchronize_batch_norms()
+        distributed.sync_batch_norms(get_default_graph().modules())
     if compile:
         train_op.loss_fn = torch.compile(train_op.loss_fn)
     if resume_from is not None:
         assign_from_checkpoint(resume_from, get_variables())
-        _restore_trainer(train_op, resume_from)
+        _restore_trainer(train_op, resume_from, state)
         if stream.rng_after_resume() is not None:
             torch.set_rng_state(stream.rng_after_resume())
         logger.info("train: resumed from %s at global step %d", resume_from,
@@ -289,9 +289,10 @@ def _start(train_op: TrainOp, resume_from, init_fn, data, device, seed, ctx, cha
     return stream, itertools.chain([first], data_iter)
 
 
-def _resumed_stream(data, checkpoint_path: str) -> ResumableBatches:
-    """The batch stream positioned where ``checkpoint_path`` left ``data``."""
-    extra, rng_state = _saved_extra(checkpoint_path)
+def _resumed_stream(data, state: Optional[TrainerState]) -> ResumableBatches:
+    """The batch stream positioned where the checkpoint of ``state`` left
+    ``data`` (at the start without a trainer state)."""
+    extra, rng_state = (state.extra, state.torch_rng) if state is not None else ({}, None)
     consumed = int(extra.get("data_position", 0))
     if "data_epoch" in extra:
         resume = {"epoch": extra["data_epoch"], "skip": extra["data_skip"]}
@@ -317,19 +318,6 @@ def _write_summaries(writer, train_op: TrainOp, step: int, loss, seconds: float)
     writer.write_summaries(step)
 
 
-
-
-def _synchronize_batch_norms() -> None:
-    from .layers.norm import BatchNorm
-    modules = {id(r.module): r.module for r in get_default_graph().records()}
-    for module in modules.values():
-        for layer in module.modules():
-            if isinstance(layer, BatchNorm):
-                layer.sync = True
-
-
-
-
 def _seed_everything(seed: int) -> None:
     import numpy as np
     random.seed(seed)
@@ -337,56 +325,28 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-
-
 def _due(step: int, every: Optional[int]) -> bool:
     return bool(every) and step % every == 0
 
 
-
-
-def _saved_extra(checkpoint_path: str) -> tuple:
-    """``(extra, torch_rng_state)`` of a checkpoint's trainer state: the
-    ``extra`` dict (data position, ...) and the saved torch generator state
-    (None if absent)."""
-    from .checkpoint import load_checkpoint, trainer_state_path
-    from .checkpoint.trainer_state import _RNG, restore_trainer_state
-    companion = trainer_state_path(checkpoint_path)
-    if not os.path.exists(companion):
-        return {}, None
-    torch_rng = _RNG + "torch"   # where flatten_trainer_state keeps torch's generator
-    with load_checkpoint(companion) as reader:
-        extra = restore_trainer_state(None, {}, reader, dict(reader.metadata), rng=False)
-        rng = reader.get_torch_tensor(torch_rng).to(torch.uint8) \
-            if reader.has_tensor(torch_rng) else None
-    return extra, rng
-
-
-def _save(manager, train_op: TrainOp, step: int, extra: dict) -> None:
-    from .checkpoint.trainer_state import flatten_trainer_state
-    named = {v.name: v for v in train_op.variables_to_train}
-    tensors, metadata = flatten_trainer_state(train_op.optimizer, named, extra,
-                                              scaler=train_op.scaler)
+def _weights(train_op: TrainOp) -> dict:
+    """What a checkpoint's weights file holds: every variable, and the
+    moving averages beside them (as TF saves them)."""
     variables = {v.name: v for v in get_variables()}
-    if train_op.moving_average is not None:   # alongside the weights, as TF saves them
+    if train_op.moving_average is not None:
         variables.update(train_op.moving_average.shadow_tensors())
-    manager.save(variables, step, trainer_state=tensors, trainer_metadata=metadata)
+    return variables
 
 
-def _restore_trainer(train_op: TrainOp, checkpoint_path: str) -> None:
-    from .checkpoint import load_checkpoint, trainer_state_path
-    from .checkpoint.trainer_state import restore_trainer_state
-    companion = trainer_state_path(checkpoint_path)
-    if not os.path.exists(companion):
-        logger.warning("train: %s has no trainer state; the optimizer starts fresh", checkpoint_path)
+def _restore_trainer(train_op: TrainOp, checkpoint_path: str,
+                     state: Optional[TrainerState]) -> None:
+    """The built ``train_op`` as the checkpoint left it: optimizer, RNG, ...
+    from ``state``, moving averages from the weights file."""
+    if state is None:
+        logger.warning("train: %s has no trainer state; the optimizer starts fresh",
+                       checkpoint_path)
         return
-    with load_checkpoint(companion) as reader:
-        tensors = {k: reader.get_torch_tensor(k) for k in reader.get_variable_to_shape_map()}
-        metadata = dict(reader.metadata)
-    named = {v.name: v for v in train_op.variables_to_train}
-    extra = restore_trainer_state(train_op.optimizer, named, tensors, metadata,
-                                  scaler=train_op.scaler)
-    train_op.skipped_steps = int(extra.get("skipped_steps", 0))
+    state.restore(train_op)
     if train_op.moving_average is not None:
         with load_checkpoint(checkpoint_path) as reader:
             shadows = {k: reader.get_torch_tensor(k)

@@ -1,17 +1,83 @@
-"""The frame: where builders learn their scope, registry and mode.
+"""TensorFlow's variable-scope naming rules, in one place.
 
-A thread-local stack of :class:`Frame` objects holds what a layer builder
-needs: the active :class:`~slimtorch.graph.Graph`, the module that is the root
-of the module tree being built, the stack of open variable scopes, the
-default-name counters, and whether we are *building* (create layers) or
-*applying* (look them up). Every ``slim.Model`` call pushes a fresh frame, so
-default names (``Conv``, ``Conv_1``) come out the same on every call. Code
-outside any model runs in a per-thread base frame of the default graph that
-always builds, like TF's graph-mode.
+Every name slimtorch gives a variable, a layer or an ``end_points`` entry is
+made by the rules of TF's ``variable_scope``, implemented once here (on
+:class:`Frame`) and called by ``variables.py`` and ``layers/_layer.py``:
 
-Scope names follow TensorFlow exactly, including its counters:
-``_get_unique_variable_scope`` counts how often each full scope name has been
-opened, and leaving a named scope resets the counts below it.
+**1. A full name is the open scopes joined by '/'.** A scope or variable name
+is relative to the innermost open scope and may itself contain '/'. The root
+scope is ''. (``state_dict`` keys are the same names with '.' for '/', which
+is why no name part may contain '.'.)
+
+    >>> with slim.Graph():
+    ...     with slim.variable_scope('net'):
+    ...         with slim.variable_scope('block/conv'):
+    ...             slim.variable('w', shape=[1]).name
+    'net/block/conv/w'
+
+**2. A default name is made unique by counting openings.** A layer called
+without ``scope=`` (or ``variable_scope(None, default_name='Conv')``) opens
+``Conv`` if no scope of that name was opened yet in the enclosing scope, else
+the first of ``Conv_1``, ``Conv_2``, ... not opened yet. Explicit names count
+too, and leaving a scope forgets the counts inside it, so every scope starts
+again at ``Conv``:
+
+    >>> with slim.Graph():
+    ...     opened = []
+    ...     for name in [None, None, 'Conv_2', None]:
+    ...         with slim.variable_scope(name, default_name='Conv'):
+    ...             with slim.variable_scope(None, default_name='Conv') as inner:
+    ...                 opened.append(inner.name)
+    ...     opened
+    ['Conv/Conv', 'Conv_1/Conv', 'Conv_2/Conv', 'Conv_3/Conv']
+
+**3. Every ``slim.Model`` call starts with fresh counts**, so each call makes
+the same names, and a built model finds each layer by its name with one dict
+lookup (:meth:`Frame.visit`):
+
+    >>> def two_layers(x):
+    ...     return slim.fully_connected(slim.fully_connected(x, 2), 2)
+    >>> net = slim.Model(two_layers)
+    >>> _ = net(torch.ones(1, 2)); _ = net(torch.ones(1, 2))
+    >>> [name for name, _ in net.named_children()]
+    ['fully_connected', 'fully_connected_1']
+
+**4. Reuse is inherited.** ``reuse=None`` (or False) takes the enclosing
+scope's flag; ``True`` (only share), once set, holds in every sub-scope;
+:data:`AUTO_REUSE` shares what exists and creates what does not
+(:func:`inherit_reuse`).
+
+**5. When creating is an error.** Building name N in a scope with flag
+``reuse`` (:meth:`Frame.reuse_allows`):
+
+* N exists: with ``True`` or ``AUTO_REUSE`` it is shared; without, it is an
+  error ("already exists, disallowed"), unless an *earlier* build call of the
+  same model made N (``Model.build`` with new arguments adds a branch and
+  finds the rest). Outside a model every existing name counts as made by
+  this build, as in a TF graph.
+* N is missing: with ``True`` it is an error ("does not exist"); else N is
+  created. ``reuse=True`` without a name is an error too.
+
+    >>> with slim.Graph():
+    ...     with slim.variable_scope('net'):
+    ...         w = slim.variable('w', shape=[1])
+    ...     with slim.variable_scope('net', reuse=True):
+    ...         with slim.variable_scope('inner', reuse=None) as inner:
+    ...             pass
+    ...         shared = slim.variable('w')
+    ...     shared is w, inner.reuse
+    (True, True)
+    >>> with slim.Graph():
+    ...     with slim.variable_scope('net'):
+    ...         _ = slim.variable('w', shape=[1])
+    ...         _ = slim.variable('w', shape=[1])
+    Traceback (most recent call last):
+    ValueError: Variable net/w already exists, disallowed. Did you mean ...
+
+**6. Ops without variables open no scope.** Pooling, dropout, ... are named
+like TF's name scopes (:meth:`Frame.unique_op_name`): ``MaxPool2D``,
+``MaxPool2D_1``, ... unique within a model call. The name only labels the
+op's output in ``end_points`` and its errors.
 """
 
 from __future__ import annotations
@@ -25,11 +91,21 @@ from torch import nn
 from .graph import Graph, get_default_graph
 
 __all__ = [
+    # TF's API
     "AUTO_REUSE",
     "VariableScope",
-    "current_frame",
     "get_variable_scope",
     "variable_scope",
+    # the frame, for code that builds layers or variables (layers/, variables.py, model.py)
+    "APPLY",
+    "BUILD",
+    "Frame",
+    "Scope",
+    "ScopeEntry",
+    "check_scope_name",
+    "current_frame",
+    "frame_scope",
+    "inherit_reuse",
 ]
 
 
@@ -44,13 +120,18 @@ AUTO_REUSE = _AutoReuse()
 BUILD, APPLY = "build", "apply"
 
 
-class Scope(nn.Module):
-    """A container node of the module tree for a variable scope with no layer."""
+def inherit_reuse(outer, reuse):
+    """Rule 4: the reuse flag of a scope opened with ``reuse`` inside a scope
+    whose flag is ``outer``.
 
-    def forward(self, *args, **kwargs):
-        raise RuntimeError(
-            "a slim scope container is not callable; call the slim.Model that owns it"
-        )
+    >>> inherit_reuse(AUTO_REUSE, None), inherit_reuse(True, AUTO_REUSE), inherit_reuse(None, True)
+    (slim.AUTO_REUSE, True, True)
+    """
+    if reuse is None or reuse is False:
+        return outer
+    if outer is True:
+        return True  # reuse=True cannot be switched off below
+    return reuse
 
 
 def check_scope_name(name: str, what: str = "scope") -> None:
@@ -65,14 +146,24 @@ def check_scope_name(name: str, what: str = "scope") -> None:
             )
 
 
-def add_child(parent: nn.Module, name: str, child: nn.Module) -> None:
+class Scope(nn.Module):
+    """A container node of the module tree for a variable scope with no layer."""
+
+    def forward(self, *args, **kwargs):
+        raise RuntimeError(
+            "a slim scope container is not callable; call the slim.Model that owns it"
+        )
+
+
+def _add_child(parent: nn.Module, name: str, child: nn.Module) -> None:
     # Written to _modules directly so scope names such as 'train' or 'type'
     # that shadow nn.Module attributes still work; state_dict keys use _modules.
     parent._modules[name] = child
 
 
 class _Counts:
-    """TF's ``variable_scopes_count`` as a tree: ``n`` times opened, per child."""
+    """TF's ``variable_scopes_count`` (rule 2) as a tree: how often this scope
+    was opened (``n``), and the counts inside it per child name."""
 
     __slots__ = ("n", "children")
 
@@ -80,15 +171,14 @@ class _Counts:
         self.n = 0
         self.children: dict[str, _Counts] = {}
 
-    def child(self, name: str) -> "_Counts":
-        node = self.children.get(name)
-        if node is None:
-            node = self.children[name] = _Counts()
-        return node
-
     def count(self, name: str) -> int:
         node = self.children.get(name)
         return node.n if node is not None else 0
+
+    def close(self) -> None:
+        """Leaving a scope forgets the names opened inside it (TF)."""
+        if self.children:
+            self.children = {}
 
     def snapshot(self) -> "_Counts":
         """A deep copy (written out: ``torch.compile`` cannot trace
@@ -113,12 +203,38 @@ class ScopeEntry:
         self.reuse = reuse
         self.device = device  # device hint (a layer's input device)
 
+    def enter(self, parts) -> tuple[_Counts, Optional[nn.Module]]:
+        """Counts one more opening of sub-scope ``parts`` (rule 2) and finds its
+        module if it exists; returns both. Only the full name counts: opening
+        'a/b' leaves 'a' unopened (TF). One loop: the apply path runs it for
+        every layer call."""
+        counts, node = self.counts, self.node
+        for part in parts:
+            child = counts.children.get(part)
+            if child is None:
+                child = counts.children[part] = _Counts()
+            counts = child
+            if node is not None:
+                node = node._modules.get(part)
+        counts.n += 1
+        return counts, node
+
     def join(self, name: str) -> str:
+        """Rule 1: the full name of ``name`` opened in this scope."""
         return f"{self.path}/{name}" if self.path else name
 
 
 class Frame:
-    """What a builder needs to know; see the module docstring."""
+    """One build or apply pass, and the naming rules of the module docstring.
+
+    A thread-local stack of frames holds what a layer builder needs: the
+    active :class:`~slimtorch.graph.Graph`, the module at the root of the tree
+    being built, the stack of open variable scopes with their name counts,
+    and whether we are *building* (create layers) or *applying* (look them
+    up). Every ``slim.Model`` call pushes a fresh frame (rule 3). Code outside
+    any model runs in a per-thread base frame of the default graph that
+    always builds, like TF's graph mode.
+    """
 
     def __init__(self, graph: Graph, root: nn.Module, mode: str, *, owner=None,
                  training: bool = True, build_device=None, persistent: bool = False,
@@ -126,6 +242,7 @@ class Frame:
         self.graph = graph
         self.root = root
         self.mode = mode
+        self.building = mode == BUILD  # an attribute: read on every layer call
         self.owner = owner  # the slim.Model being built/applied, or None
         self.training = training
         # An explicit build runs the function only to create the layers:
@@ -135,8 +252,8 @@ class Frame:
         self.build_device = build_device
         self.root_counts = _Counts()
         self.stack: list[ScopeEntry] = [ScopeEntry("", None, (), root, self.root_counts, None)]
-        # Full names created during this build call (duplicate detection).
-        # The base frame keeps them forever, like a TF graph.
+        # Full names created during this build call (rule 5). The base frame
+        # keeps them forever, like a TF graph.
         self.created: set[str] = set()
         self.persistent = persistent
         self.records: list = []  # VariableRecords created in this frame
@@ -146,43 +263,31 @@ class Frame:
         # except the per-call output collections named in `output_keys`.
         self.collections: dict[str, list] = graph._collections if persistent else {}
         self.output_keys: set[str] = set()
-        self.op_names: dict[str, int] = {}  # name-scope counts of variable-free ops
-
-    @property
-    def building(self) -> bool:
-        return self.mode == BUILD
+        self.op_names: dict[str, int] = {}  # name-scope counts of variable-free ops (rule 6)
 
     @property
     def top(self) -> ScopeEntry:
         return self.stack[-1]
 
-    # -- the module tree ---------------------------------------------------
-    def add_node(self, parent: nn.Module, name: str, child: nn.Module) -> None:
-        add_child(parent, name, child)
-        self.new_nodes.append((parent, name))
+    # -- names (rules 1, 2 and 6) ------------------------------------------------
+    def resolve_name(self, name: Optional[str], default_name: Optional[str], reuse, *,
+                     arg: str = "name_or_scope", who: Optional[str] = None) -> str:
+        """The relative name a new scope opens with: ``name`` as given, or
+        ``default_name`` made unique (rule 2). ``reuse=True`` needs a given name
+        (rule 5); its error names the caller's argument ``arg`` and ``who``."""
+        if name is not None:
+            check_scope_name(name)
+            return name
+        if default_name is None:
+            raise TypeError("If default_name is None then name_or_scope is required")
+        if reuse is True:
+            prefix = f"{who}: " if who else ""
+            raise ValueError(f"{prefix}reuse=True cannot be used without a {arg}")
+        check_scope_name(default_name)
+        return self.unique_name(default_name)
 
-    def node_of(self, entry: ScopeEntry, create: bool) -> Optional[nn.Module]:
-        """The module for ``entry``; creates missing containers when ``create``."""
-        if entry.node is not None:
-            return entry.node
-        parent = self.node_of(entry.parent, create)
-        if parent is None:
-            return None
-        node = parent
-        for part in entry.parts:
-            child = node._modules.get(part)
-            if child is None:
-                if not create:
-                    return None
-                child = Scope()
-                self.add_node(node, part, child)
-            node = child
-        entry.node = node
-        return node
-
-    # -- scopes ------------------------------------------------------------
     def unique_name(self, prefix: str) -> str:
-        """TF's ``_get_unique_variable_scope``: ``prefix``, ``prefix_1``, ..."""
+        """Rule 2, TF's ``_get_unique_variable_scope``: ``prefix``, ``prefix_1``, ..."""
         counts = self.stack[-1].counts
         if counts.count(prefix) == 0:
             return prefix
@@ -191,35 +296,100 @@ class Frame:
             idx += 1
         return f"{prefix}_{idx}"
 
+    def unique_op_name(self, base: str) -> str:
+        """Rule 6, TF's ``Graph.unique_name``: the full name ``base``, or
+        ``base_1``, ``base_2``, ... if taken in this call."""
+        used = self.op_names
+        count = used.get(base)
+        if count is None:
+            used[base] = 1
+            return base
+        while f"{base}_{count}" in used:
+            count += 1
+        used[base] = count + 1
+        name = f"{base}_{count}"
+        used[name] = 1
+        return name
+
+    # -- opening and leaving scopes (rules 2-4) ------------------------------------
     def push(self, name: str, reuse, device=None) -> ScopeEntry:
         """Opens the relative scope ``name`` (may contain '/')."""
         parent = self.stack[-1]
-        parts = tuple(name.split("/")) if "/" in name else (name,)
-        counts = parent.counts
-        for part in parts:
-            counts = counts.child(part)
-        counts.n += 1
-        if reuse is None or reuse is False:
-            reuse = parent.reuse
-        elif parent.reuse is True:
-            reuse = True  # reuse is inherited and cannot be switched off below
-        node = None
-        if parent.node is not None:
-            node = parent.node
-            for part in parts:
-                node = node._modules.get(part)
-                if node is None:
-                    break
-        entry = ScopeEntry(parent.join(name), parent, parts, node, counts, reuse,
+        parts = tuple(name.split("/")) if "/" in name else (name,)  # most have no '/'
+        counts, node = parent.enter(parts)
+        entry = ScopeEntry(parent.join(name), parent, parts, node, counts,
+                           inherit_reuse(parent.reuse, reuse),
                            device if device is not None else parent.device)
         self.stack.append(entry)
         return entry
 
     def pop(self) -> None:
-        entry = self.stack.pop()
-        # Leaving a named scope resets the counts of its sub-scopes (TF).
-        if entry.counts.children:
-            entry.counts.children = {}
+        self.stack.pop().counts.close()
+
+    def visit(self, name: str) -> Optional[nn.Module]:
+        """``push(name)`` and ``pop()`` at once, returning the scope's module
+        (None if there is none). The apply path of a built model: a layer call
+        must count its scope as opened (rule 2) and needs only its module, so
+        no :class:`ScopeEntry` is made."""
+        top = self.stack[-1]
+        if top.node is None:
+            self.node_of(top, create=False)
+        counts, node = top.enter(name.split("/") if "/" in name else (name,))
+        counts.close()
+        return node
+
+    # -- rule 5 ----------------------------------------------------------------
+    def reuse_allows(self, path: str, reuse, exists: bool) -> bool:
+        """Whether building full name ``path`` in a scope whose flag is ``reuse``
+        may share it (``exists``) or create it (not ``exists``). On False the
+        caller raises its 'already exists' / 'does not exist' error."""
+        if not exists:
+            return reuse is not True
+        if reuse is True or reuse is AUTO_REUSE:
+            return True
+        # Without reuse only what an earlier build call of this model made is
+        # found (Model.build adding a branch). The base frame is one build
+        # that never ends, like a TF graph: it has no earlier call.
+        return not self.persistent and path not in self.created
+
+    # -- the module tree: scopes are modules, variables their attributes ---------------
+    def add_node(self, parent: nn.Module, name: str, child: nn.Module) -> None:
+        _add_child(parent, name, child)
+        self.new_nodes.append((parent, name))  # for Model's roll-back of a failed build
+
+    def walk(self, node: Optional[nn.Module], parts, create: bool) -> Optional[nn.Module]:
+        """The module at ``parts`` below ``node``. A missing one is None, or,
+        with ``create``, a new :class:`Scope` container."""
+        for part in parts:
+            if node is None:
+                return None
+            child = node._modules.get(part)
+            if child is None and create:
+                child = Scope()
+                self.add_node(node, part, child)
+            node = child
+        return node
+
+    def node_of(self, entry: ScopeEntry, create: bool) -> Optional[nn.Module]:
+        """The module of open scope ``entry`` (see :meth:`walk`)."""
+        if entry.node is None:
+            entry.node = self.walk(self.node_of(entry.parent, create), entry.parts, create)
+        return entry.node
+
+    def locate(self, name: str, create: bool) -> tuple[Optional[nn.Module], str]:
+        """Where variable ``name`` (relative, may contain '/') lives: the module
+        of its scope (see :meth:`walk`) and its last name component."""
+        *scope_parts, leaf = name.split("/")
+        return self.walk(self.node_of(self.top, create), scope_parts, create), leaf
+
+    def attach(self, entry: ScopeEntry, layer: nn.Module) -> None:
+        """Puts the new module ``layer`` at the place of open scope ``entry``;
+        it counts as created by this build call (rule 5)."""
+        parent = self.walk(self.node_of(entry.parent, create=True), entry.parts[:-1],
+                           create=True)
+        self.add_node(parent, entry.parts[-1], layer)
+        entry.node = layer
+        self.created.add(entry.path)
 
 
 class _FrameStack(threading.local):
@@ -235,10 +405,10 @@ def current_frame() -> Frame:
     frames = _FRAMES.frames
     if frames:
         return frames[-1]
-    return base_frame(get_default_graph())
+    return _base_frame(get_default_graph())
 
 
-def base_frame(graph: Graph) -> Frame:
+def _base_frame(graph: Graph) -> Frame:
     """The always-building frame for code that runs outside any ``slim.Model``."""
     frame = getattr(graph.thread, "frame", None)
     if frame is None:
@@ -312,17 +482,7 @@ def variable_scope(name_or_scope: Union[str, VariableScope, None], default_name:
     if isinstance(name_or_scope, VariableScope):
         yield from _reenter(frame, name_or_scope, reuse)
         return
-    if name_or_scope is None:
-        if default_name is None:
-            raise TypeError("If default_name is None then name_or_scope is required")
-        if reuse is True:
-            raise ValueError("reuse=True cannot be used without a name_or_scope")
-        check_scope_name(default_name)
-        name = frame.unique_name(default_name)
-    else:
-        check_scope_name(name_or_scope)
-        name = name_or_scope
-    entry = frame.push(name, reuse)
+    entry = frame.push(frame.resolve_name(name_or_scope, default_name, reuse), reuse)
     try:
         yield VariableScope(entry.path, entry.reuse)
     finally:

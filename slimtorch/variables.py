@@ -1,7 +1,8 @@
 """Creating model variables and finding them by TF-Slim's rules.
 
-Variables are created inside the current variable scope and registered in the
-current graph, on the module of their scope (so a ``slim.Model`` owns them):
+Variables are created inside the current variable scope (named and shared by
+the rules in ``scopes.py``) and registered in the current graph, on the module
+of their scope (so a ``slim.Model`` owns them):
 
     >>> with slim.Graph():
     ...     with slim.variable_scope('nested'):
@@ -25,14 +26,15 @@ from typing import Any, Iterable, Optional, Sequence, Union
 import numpy as np
 import torch
 
+from ._layouts import IDENTITY, get_layout
 from .arg_scope import add_arg_scope
 from .graph import GraphKeys, Variable, VariableRecord, stamp_variable
 from .initializers import run_initializer, xavier_initializer, zeros_initializer
-from .layouts import IDENTITY, get_layout
-from .scopes import AUTO_REUSE, Frame, Scope, VariableScope, check_scope_name, current_frame
+from .scopes import Frame, VariableScope, check_scope_name, current_frame
 
 __all__ = [
     "NotBuiltError",
+    "not_built_error",
     "add_model_variable",
     "add_to_collection",
     "create_global_step",
@@ -63,7 +65,7 @@ class NotBuiltError(ValueError):
 _TF_DEVICE = re.compile(r"^(?:device:)?(cpu|gpu|xla_gpu)(?::(\d+))?$")
 
 
-def parse_device(device, name: str = "") -> torch.device:
+def _parse_device(device, name: str = "") -> torch.device:
     """A torch device from a TF string (``'/CPU:0'``, ``'/job:ps/device:GPU:1'``),
     a torch string (``'cuda:0'``), a ``torch.device``, or a callable of the
     variable's full name."""
@@ -93,7 +95,7 @@ def _creation_device(frame: Frame, device, name: str) -> torch.device:
     if frame.build_device is not None and torch.device(frame.build_device).type == "meta":
         return torch.device("meta")
     if device is not None:
-        return parse_device(device, name)
+        return _parse_device(device, name)
     if frame.build_device is not None:
         return torch.device(frame.build_device)
     if frame.top.device is not None:
@@ -104,21 +106,6 @@ def _creation_device(frame: Frame, device, name: str) -> torch.device:
 # -- creation -----------------------------------------------------------------
 def _is_value(initializer) -> bool:
     return isinstance(initializer, (torch.Tensor, np.ndarray, numbers.Number, list, tuple))
-
-
-def _walk(frame: Frame, name: str, create: bool):
-    """The module that holds variable ``name`` (relative, may contain '/')."""
-    node = frame.node_of(frame.top, create)
-    *scope_parts, leaf = name.split("/")
-    for part in scope_parts:
-        if node is None:
-            return None, leaf
-        child = node._modules.get(part)
-        if child is None and create:
-            child = Scope()
-            frame.add_node(node, part, child)
-        node = child
-    return node, leaf
 
 
 def _lookup(node, leaf):
@@ -138,7 +125,7 @@ def not_built_error(frame: Frame, full_name: str, what: str = "variable") -> Not
     )
 
 
-def get_or_create(name: str, shape=None, dtype=None, initializer=None, regularizer=None,
+def _get_or_create(name: str, shape=None, dtype=None, initializer=None, regularizer=None,
                   trainable: bool = True, collections: Iterable[str] = (), device=None,
                   layout=None, persistent: bool = True) -> Variable:
     """Returns variable ``name`` of the current scope, creating it when building.
@@ -150,34 +137,33 @@ def get_or_create(name: str, shape=None, dtype=None, initializer=None, regulariz
     entry = frame.top
     full = entry.join(name)
     if not frame.building:
-        node, leaf = _walk(frame, name, create=False)
+        node, leaf = frame.locate(name, create=False)
         found = _lookup(node, leaf)
         if found is None:
             raise not_built_error(frame, full)
         return stamp_variable(found, full)
 
-    node, leaf = _walk(frame, name, create=True)
+    node, leaf = frame.locate(name, create=True)
     found = _lookup(node, leaf)
-    reuse = entry.reuse
-    if found is not None:
-        made_earlier_in_this_build = full in frame.created or frame.persistent
-        if reuse is True or reuse is AUTO_REUSE or not made_earlier_in_this_build:
-            layout = get_layout(layout)
-            if shape is not None and list(found.shape) != layout.torch_shape(shape):
-                raise ValueError(
-                    f"Trying to share variable {full}, but specified shape {list(shape)} "
-                    f"and found shape {layout.tf_shape(found.shape)}."
-                )
-            return stamp_variable(found, full)
-        raise ValueError(
-            f"Variable {full} already exists, disallowed. Did you mean to set reuse=True or "
-            "reuse=slim.AUTO_REUSE in variable_scope?"
-        )
-    if reuse is True:
+    exists = found is not None
+    if not frame.reuse_allows(full, entry.reuse, exists):
+        if exists:
+            raise ValueError(
+                f"Variable {full} already exists, disallowed. Did you mean to set reuse=True or "
+                "reuse=slim.AUTO_REUSE in variable_scope?"
+            )
         raise ValueError(
             f"Variable {full} does not exist, or was not created with slim.variable(). "
             "Did you mean to set reuse=slim.AUTO_REUSE in variable_scope?"
         )
+    if exists:
+        layout = get_layout(layout)
+        if shape is not None and list(found.shape) != layout.torch_shape(shape):
+            raise ValueError(
+                f"Trying to share variable {full}, but specified shape {list(shape)} "
+                f"and found shape {layout.tf_shape(found.shape)}."
+            )
+        return stamp_variable(found, full)
     return _create(frame, node, leaf, full, shape, dtype, initializer, regularizer,
                    trainable, collections, device, get_layout(layout), persistent)
 
@@ -228,7 +214,7 @@ def _create(frame, node, leaf, full, shape, dtype, initializer, regularizer, tra
                             layout=layout, owner=frame.owner)
     frame.graph.add_record(record)
     frame.records.append(record)
-    frame.created.add(full)
+    frame.created.add(full)  # for the reuse rule (Frame.reuse_allows)
     return var
 
 
@@ -270,7 +256,7 @@ def variable(name: str, shape: Optional[Sequence[int]] = None, dtype=None, initi
         ('weights', (10, 10, 3, 3))
     """
     collections = _collections_list(collections) or [GraphKeys.GLOBAL_VARIABLES]
-    return get_or_create(name, shape, dtype, initializer, regularizer, trainable,
+    return _get_or_create(name, shape, dtype, initializer, regularizer, trainable,
                          dict.fromkeys(collections), device, layout)
 
 
@@ -285,7 +271,7 @@ def model_variable(name: str, shape: Optional[Sequence[int]] = None, dtype=None,
     """
     collections = _collections_list(collections) + [GraphKeys.GLOBAL_VARIABLES,
                                                     GraphKeys.MODEL_VARIABLES]
-    return get_or_create(name, shape, dtype, initializer, regularizer, trainable,
+    return _get_or_create(name, shape, dtype, initializer, regularizer, trainable,
                          dict.fromkeys(collections), device, layout)
 
 
@@ -293,7 +279,7 @@ def local_variable(initial_value, validate_shape: bool = True, name: Optional[st
                    use_resource=None) -> Variable:
     """A non-trainable variable in ``LOCAL_VARIABLES`` only, never checkpointed."""
     name = name or current_frame().unique_name("Variable")
-    return get_or_create(name, None, _value_dtype(initial_value), initial_value, None, False,
+    return _get_or_create(name, None, _value_dtype(initial_value), initial_value, None, False,
                          {GraphKeys.LOCAL_VARIABLES: None}, None, None, persistent=False)
 
 
@@ -301,7 +287,7 @@ def global_variable(initial_value, validate_shape: bool = True, name: Optional[s
                     use_resource=None) -> Variable:
     """A non-trainable variable in ``GLOBAL_VARIABLES`` only."""
     name = name or current_frame().unique_name("Variable")
-    return get_or_create(name, None, _value_dtype(initial_value), initial_value, None, False,
+    return _get_or_create(name, None, _value_dtype(initial_value), initial_value, None, False,
                          {GraphKeys.GLOBAL_VARIABLES: None}, None, None)
 
 
@@ -333,7 +319,7 @@ def add_model_variable(var: torch.Tensor, name: Optional[str] = None) -> None:
     if graph.record(full) is not None:
         graph.record(full).collections.add(GraphKeys.MODEL_VARIABLES)
         return
-    node, leaf = _walk(frame, name, create=True)
+    node, leaf = frame.locate(name, create=True)
     is_buffer = not var.requires_grad
     (node._buffers if is_buffer else node._parameters)[leaf] = var
     graph.add_record(VariableRecord(

@@ -14,9 +14,9 @@ import torch
 from safetensors import safe_open
 
 import slimtorch as slim
-from slimtorch.checkpoint.tools import convert_checkpoint
 from slimtorch.nets import nets_factory
-from slimtorch.nets.random_weights import random_images, relative_error
+from slimtorch.testing import random_images, relative_error
+from slimtorch.tools import convert_checkpoint
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "golden", "tf_nets", "mobilenet_v1_025")
 

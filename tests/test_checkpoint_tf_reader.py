@@ -18,9 +18,11 @@ import numpy as np
 import pytest
 import torch
 
-from slimtorch.checkpoint import _sstable, _wire
+from slimtorch._io import wire
+from slimtorch._io.crc32c import crc32c, crc32c_python, mask, masked_crc32c, unmask
+from slimtorch._io.errors import WireFormatError
+from slimtorch.checkpoint import _sstable
 from slimtorch.checkpoint._slices import slice_key
-from slimtorch.checkpoint.crc32c import crc32c, crc32c_python, mask, masked_crc32c, unmask
 from slimtorch.checkpoint.errors import CheckpointError, CheckpointKeyError
 from slimtorch.checkpoint.tf_bundle import TFBundleReader, checkpoint_prefix, is_v2_checkpoint
 from slimtorch.checkpoint.tf_v1 import TFV1Reader, is_v1_checkpoint
@@ -443,7 +445,7 @@ def test_crc32c_implementations_agree(size):
 
 @pytest.mark.parametrize("fixture", ["v2_dtypes", "v1_saver", "v1_snappy"])
 def test_readers_with_pure_python_crc(fixture, monkeypatch):
-    import slimtorch.checkpoint.crc32c as crc_module
+    import slimtorch._io.crc32c as crc_module
     monkeypatch.setattr(crc_module, "_google", None)  # as if google_crc32c were absent
     _, cls, path = load_fixture(fixture)
     want = expected_values(fixture)
@@ -471,8 +473,8 @@ def test_signed_ordered_code_is_order_preserving():
 def test_packed_varints_match_scalar_decoder():
     values = [0, 1, 127, 128, 300, 2**31 - 1, 2**63 + 5, 2**64 - 1]
     raw = b"".join(varint(v) for v in values)
-    assert _wire.packed_varints(raw, 0, len(raw)).tolist() == values
-    with pytest.raises(CheckpointError):
-        _wire.packed_varints(raw[:-1], 0, len(raw) - 1)
-    with pytest.raises(CheckpointError):
-        _wire.read_varint(b"\xff" * 11, 0, 11)
+    assert wire.packed_varints(raw, 0, len(raw)).tolist() == values
+    with pytest.raises(WireFormatError):
+        wire.packed_varints(raw[:-1], 0, len(raw) - 1)
+    with pytest.raises(WireFormatError):
+        wire.read_varint(b"\xff" * 11, 0, 11)

@@ -117,6 +117,7 @@ def test_unknown_flag_is_an_argparse_error(capsys):
     assert "unrecognized arguments: --num_clones=2" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_console_script_runs(tmp_path):
     """The installed ``slimtorch`` entry point (here ``python -m slimtorch``)."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

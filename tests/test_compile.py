@@ -10,7 +10,8 @@ from torch._dynamo.utils import counters
 from slimtorch.nets import nets_factory
 
 
-@pytest.mark.parametrize("name, size", [("cifarnet", 32), ("mobilenet_v2", 64)])
+@pytest.mark.parametrize("name, size", [("cifarnet", 32),
+                                        pytest.param("mobilenet_v2", 64, marks=pytest.mark.slow)])
 def test_zoo_net_is_one_graph_and_compiles_once_per_mode(name, size):
     net = nets_factory.get_network_fn(name, 10)
     x = torch.randn(2, 3, size, size)

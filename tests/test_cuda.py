@@ -10,7 +10,7 @@ import torch
 import slimtorch as slim
 from slimtorch.checkpoint import save_checkpoint
 from slimtorch.nets import nets_factory
-from slimtorch.nets.random_weights import assign_random_weights, relative_error
+from slimtorch.testing import assign_random_weights, relative_error
 
 pytestmark = [pytest.mark.cuda,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
@@ -27,7 +27,7 @@ def no_tf32():
 def built(name, device, classes=10):
     network_fn = nets_factory.get_network_fn(name, classes)
     size = network_fn.default_image_size
-    network_fn.build((1, 1 if name == "lenet" else 3, size, size), device="meta")
+    network_fn.build((1, network_fn.input_channels, size, size), device="meta")
     network_fn.to_empty(device=device)
     assign_random_weights(network_fn)
     return network_fn.eval(), size
@@ -40,7 +40,7 @@ def test_zoo_net_on_cuda_matches_cpu(name):
         cpu, size = built(name, "cpu")
     with slim.Graph():
         gpu, _ = built(name, "cuda")
-    images = torch.randn(2, 1 if name == "lenet" else 3, size, size)
+    images = torch.randn(2, cpu.input_channels, size, size)
     with torch.no_grad():
         expected, _ = cpu(images)
         actual, points = gpu(images.cuda())

@@ -14,8 +14,7 @@ import torch
 from slimtorch.data.digits import DIGITS_FILE, DigitsDataset, load_digits
 from slimtorch.data.factory import DATASET_NAMES, get_dataset
 from slimtorch.data.idx_and_cifar import read_cifar_batch, read_idx
-from slimtorch.data.local import (CIFAR10Dataset, ImageFolderDataset, MNISTDataset,
-                                  SyntheticDataset)
+from slimtorch.data.local import CIFAR10Dataset, ImageFolderDataset, MNISTDataset, SyntheticDataset
 
 # The tests write images with torchvision's encoders (deprecated in 0.29).
 pytestmark = pytest.mark.filterwarnings("ignore:The image decoding and encoding")
@@ -176,8 +175,9 @@ def test_factory_names_and_errors(tmp_path):
 
 
 def test_factory_prefers_research_slim_tfrecords(tmp_path):
-    from slimtorch.data import encode_example, write_tfrecord
     from torchvision.io import encode_png
+
+    from slimtorch.data import encode_example, write_tfrecord
 
     png = bytes(encode_png(torch.zeros(1, 28, 28, dtype=torch.uint8)).tolist())
     example = encode_example({"image/encoded": [png], "image/format": [b"png"],

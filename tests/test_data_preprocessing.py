@@ -18,9 +18,9 @@ import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from slimtorch.data.preprocessing import (PreprocessingTransform, cifarnet, get_preprocessing, inception, lenet,
-                                          preprocessing_names, vgg)
-from slimtorch.data.preprocessing import color, geometry, resize
+from slimtorch.data.preprocessing import (PreprocessingTransform, cifarnet, color, geometry,
+                                          get_preprocessing, inception, lenet, preprocessing_names,
+                                          resize, vgg)
 from slimtorch.data.preprocessing.bounding_box import sample_distorted_bounding_box
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "preprocessing.safetensors")

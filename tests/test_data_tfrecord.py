@@ -18,10 +18,10 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
-from slimtorch.data import (TFRecordError, TFRecordImageDataset, decode_example,
-                            encode_example, expand_file_pattern, iter_tfrecord,
-                            read_label_file, read_record_at, research_slim_dataset,
-                            scan_record_offsets, write_label_file, write_tfrecord)
+from slimtorch.data import (TFRecordError, TFRecordImageDataset, decode_example, encode_example,
+                            expand_file_pattern, iter_tfrecord, read_label_file, read_record_at,
+                            research_slim_dataset, scan_record_offsets, write_label_file,
+                            write_tfrecord)
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:The image decoding and encoding capabilities:DeprecationWarning")

@@ -17,11 +17,11 @@ import warnings
 import pytest
 import torch
 from torch.utils.data import DataLoader, IterableDataset, TensorDataset
+from torchrun_job import run_ranks
 
 import slimtorch as slim
 from slimtorch import distributed as sdist
 from slimtorch.distributed import DistContext
-from torchrun_job import run_ranks
 
 WORLD = 2
 STEPS = 5
@@ -159,7 +159,7 @@ def _run_job(out_dir, timeout=120):
 def job(tmp_path_factory):
     """Runs the 2-process job once; returns each rank's results. Retried only
     if the free port was taken between choosing and binding it."""
-    for attempt in range(2):
+    for _attempt in range(2):
         out_dir = tmp_path_factory.mktemp("dist")
         codes, outputs = _run_job(out_dir)
         if codes == [0] * WORLD:
@@ -319,6 +319,7 @@ print(json.dumps([running, gloo_threads()]))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads thread names from /proc")
 def test_destroy_ends_the_group_even_after_ddp_imported_dynamo():
     """torch.distributed.nn.functional binds ``group.WORLD`` as a default

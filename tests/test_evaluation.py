@@ -8,10 +8,10 @@ import time
 
 import pytest
 import torch
+from test_summaries import read_events, scalars
 
 import slimtorch as slim
 from slimtorch import summaries
-from test_summaries import read_events, scalars
 
 needs_tensorboard = pytest.mark.skipif(not summaries.tensorboard_available(),
                                        reason="needs the tensorboard package")

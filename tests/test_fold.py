@@ -5,9 +5,10 @@ import torch
 
 import slimtorch as slim
 from slimtorch.nets import nets_factory
-from slimtorch.nets.random_weights import assign_random_weights
+from slimtorch.testing import assign_random_weights
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, size", [("resnet_v1_50", 64), ("inception_v3", 107)])
 def test_folded_net_matches_and_original_is_untouched(name, size):
     net = nets_factory.get_network_fn(name, 10)

@@ -26,16 +26,16 @@ from datetime import timedelta
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
-from safetensors.torch import save_file
-
 from fuzzing import protobuf_tree
 from fuzzing.sample import apply_ops
 from fuzzing.sstable_writer import build_table, read_entries
 from fuzzing.targets import (FORMATS, LIMIT_BYTES, LIMIT_SECONDS, STRUCTURE_OPS, LimitExceeded,
                              Workdir, load_seeds, run_input)
 from fuzzing.tfrecord_mutators import frame
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from safetensors.torch import save_file
+
 from slimtorch.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from slimtorch.checkpoint.errors import CheckpointKeyError
 from slimtorch.checkpoint.tf_bundle import TFBundleReader
@@ -101,6 +101,7 @@ def _fuzz(fmt, workdir, examples, phases=tuple(Phase)):
     read_mutated_fixture()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_mutated_fixtures_raise_only_documented_errors(fmt, workdir):
     _fuzz(fmt, workdir, EXAMPLES[fmt])
@@ -141,6 +142,7 @@ def test_fuzz_script_reports_each_target(capsys):
     assert "undocumented exceptions, hangs, over-limit inputs: 0" in out
 
 
+@pytest.mark.slow
 def test_fuzz_script_fails_on_a_planted_bug_and_saves_the_input(capsys, monkeypatch, tmp_path):
     _plant_a_bug(monkeypatch)
     assert _fuzz_script().main(["--inputs", "300", "--target", "tf_v2",

@@ -8,15 +8,13 @@ import torch
 import torch.nn.functional as F
 
 import slimtorch as slim
-from slimtorch.layers.conv import (ConvolutionND, conv1d, conv3d, convolution,
-                                         convolution1d, convolution3d)
+from slimtorch._layouts import CONV, CONV_TRANSPOSE, DEPTHWISE, depthwise_layout, get_layout
+from slimtorch.layers.conv import ConvolutionND, conv1d, conv3d, convolution, convolution1d, convolution3d
 from slimtorch.layers.conv_transpose import (conv2d_transpose, conv3d_transpose,
                                              convolution2d_transpose, transpose_output_size)
 from slimtorch.layers.padding import same_padding
-from slimtorch.layers.separable import (conv2d_in_plane, convolution2d_in_plane,
-                                        separable_conv2d, separable_convolution2d)
-from slimtorch.layouts import (CONV, CONV_TRANSPOSE, DEPTHWISE, depthwise_layout,
-                               get_layout)
+from slimtorch.layers.separable import (conv2d_in_plane, convolution2d_in_plane, separable_conv2d,
+                                        separable_convolution2d)
 
 
 def var(name):

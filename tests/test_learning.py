@@ -264,7 +264,7 @@ def test_bf16_mixed_precision_trains_on_cpu(tmp_path):
 
 def test_seed_makes_fresh_runs_reproducible_and_progress_bar_runs(tmp_path, capsys):
     results = []
-    for run in range(2):
+    for _run in range(2):
         with slim.Graph():
             model, train_op = logistic_train_op()
             slim.learning.train(train_op, None, logistic_data(), number_of_steps=3, seed=123,

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 import torch
+from torchrun_job import clean_env, run_ranks
 
 import slimtorch as slim
-from torchrun_job import clean_env, run_ranks
 
 RANK_SCRIPT = """
 import sys, torch, slimtorch as slim
@@ -34,12 +34,12 @@ def total_loss(batch):
 train_op = slim.learning.create_train_op(
     total_loss, lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9),
     gradient_accumulation_steps=2 if mode == "accumulate" else 1)
-import slimtorch.train_op
-wrap = slimtorch.train_op.wrap_train_step
-def recording_wrap(*args, **kwargs):   # shows that train ran the step through DDP
-    print("DDP find_unused_parameters =", kwargs.get("find_unused_parameters", False))
-    return wrap(*args, **kwargs)
-slimtorch.train_op.wrap_train_step = recording_wrap
+# Shows that train ran the step through DDP (and with which find_unused_parameters).
+class RecordingDDP(torch.nn.parallel.DistributedDataParallel):
+    def __init__(self, *args, **kwargs):
+        print("DDP find_unused_parameters =", kwargs.get("find_unused_parameters", False))
+        super().__init__(*args, **kwargs)
+torch.nn.parallel.DistributedDataParallel = RecordingDDP
 slim.learning.train(train_op, logdir, data, number_of_steps=3 if mode == "accumulate" else 6, save_interval_steps=3,
                     log_every_n_steps=0, device=None, sync_batch_norm=(mode == "batch_norm"))
 rank = int(__import__("os").environ.get("RANK", 0))

@@ -5,6 +5,7 @@ metrics), read the same values as one process over every batch."""
 import json
 
 import numpy as np
+import pytest
 from torchrun_job import run_ranks
 
 RANK_SCRIPT = r'''
@@ -101,6 +102,7 @@ if __name__ == "__main__":
 '''
 
 
+@pytest.mark.slow
 def test_two_ranks_read_the_single_process_values(tmp_path):
     """Sums are all-reduced, concatenations gathered (a rank with no batch
     takes part), covariance moments merged across ranks."""

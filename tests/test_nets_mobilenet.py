@@ -13,7 +13,7 @@ import torch
 
 import slimtorch as slim
 from slimtorch.nets import mobilenet_blocks, mobilenet_v1, mobilenet_v2
-from slimtorch.nets.random_weights import assign_random_weights
+from slimtorch.testing import assign_random_weights
 
 V1_NETS = {
     "mobilenet_v1": mobilenet_v1.mobilenet_v1,
@@ -467,7 +467,7 @@ def test_v2_training_scope():
     assert slim.arg_scope_func_key(slim.batch_norm) not in scope
     assert slim.arg_scope_func_key(slim.dropout) not in scope
     assert type(scope[slim.arg_scope_func_key(slim.conv2d)]["weights_initializer"]).__name__ \
-        == "variance_scaling_initializer"  # Xavier
+        == "VarianceScaling"  # Xavier
 
 
 def test_v2_is_training_follows_mode_unless_pinned():

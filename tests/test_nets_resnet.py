@@ -8,8 +8,8 @@ import torch.nn.functional as F
 
 import slimtorch as slim
 from slimtorch.nets import resnet_utils, resnet_v1, resnet_v2
-from slimtorch.nets.random_weights import assign_random_weights
 from slimtorch.nets.resnet_utils import Block, conv2d_same, stack_blocks_dense, subsample
+from slimtorch.testing import assign_random_weights
 
 VERSIONS = {"v1": resnet_v1, "v2": resnet_v2}
 UNITS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3), 200: (3, 24, 36, 3)}

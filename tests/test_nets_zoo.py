@@ -15,7 +15,7 @@ from safetensors import safe_open
 
 import slimtorch as slim
 from slimtorch.nets import nets_factory
-from slimtorch.nets.random_weights import assign_random_weights, random_images, relative_error
+from slimtorch.testing import assign_random_weights, random_images, relative_error
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
 MANIFESTS = sorted(glob.glob(os.path.join(GOLDEN, "manifests", "*.json")))
@@ -48,7 +48,7 @@ def test_every_factory_name_has_a_manifest_and_a_fixture():
 @pytest.mark.parametrize("path", MANIFESTS, ids=_id)
 def test_variables_and_end_points_match_tf_slim(path):
     manifest = _load_manifest(path)
-    size, channels = manifest["image_size"], 1 if manifest["net"] == "lenet" else 3
+    size, channels = manifest["image_size"], nets_factory.input_channels(manifest["net"])
     network_fn = nets_factory.get_network_fn(manifest["net"], manifest["num_classes"])
     network_fn.build((2, channels, size, size), device="meta")
     ours = [[n, s] for n, s in network_fn.tf_shapes().items()]
@@ -67,7 +67,7 @@ def test_outputs_match_tf_slim(path):
     net, seed = meta["net"], int(meta["seed"])
     size = int(meta["image_size"])
     network_fn = nets_factory.get_network_fn(net, int(meta["num_classes"]))
-    channels = 1 if net == "lenet" else 3
+    channels = network_fn.input_channels
     images = torch.from_numpy(random_images(int(meta["batch"]), channels, size, seed))
     kwargs = json.loads(meta["kwargs"])
     # Meta build + to_empty: the initializers would be overwritten anyway.
@@ -97,3 +97,15 @@ def test_network_fn_is_a_module_that_follows_train_and_eval():
     network_fn.train()
     dropped, _ = network_fn(images)
     assert not torch.allclose(dropped, first)    # train: dropout on
+
+
+def test_every_net_declares_its_input_channels():
+    # Callers build inputs from it instead of special-casing LeNet's grey digits.
+    for name in nets_factory.network_names():
+        expected = 1 if name == "lenet" else 3
+        assert nets_factory.networks_map[name].input_channels == expected, name
+        assert nets_factory.input_channels(name) == expected, name
+    assert nets_factory.get_network_fn("lenet", 10).input_channels == 1
+    assert nets_factory.get_network_fn("mobilenet_v2_035", 10).input_channels == 3
+    with pytest.raises(ValueError, match="Name of network unknown resnet_50"):
+        nets_factory.input_channels("resnet_50")

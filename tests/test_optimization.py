@@ -9,9 +9,9 @@ import pytest
 import torch
 
 import slimtorch as slim
-from slimtorch.optimization import (ExponentialMovingAverage, TFAdam, TFRMSprop,
-                                    exponential_decay, get_learning_rate, learning_rate_schedule,
-                                    make_optimizer, polynomial_decay, set_learning_rate)
+from slimtorch.optimization import (ExponentialMovingAverage, TFAdam, TFRMSprop, exponential_decay,
+                                    get_learning_rate, learning_rate_schedule, make_optimizer,
+                                    polynomial_decay, set_learning_rate)
 
 
 # -- schedules -------------------------------------------------------------------

@@ -32,6 +32,7 @@ def test_digits_finetune_beats_training_from_scratch(tmp_path, capsys):
     assert second.get_torch_tensor("LeNet/fc4/weights").shape == (10, 1024)
 
 
+@pytest.mark.slow
 def test_digits_finetune_starts_stage_two_from_stage_one(tmp_path, monkeypatch):
     """With 0 learning rate in stage two the restored layers stay as stage
     one left them, and only the excluded logits differ."""
@@ -80,6 +81,7 @@ def test_finetune_vgg16_from_an_imagenet_shaped_checkpoint(tmp_path):
 
 @pytest.mark.parametrize("name, flag", [("train_image_classifier", "--checkpoint_exclude_scopes"),
                                         ("eval_image_classifier", "--eval_image_size")])
+@pytest.mark.slow
 def test_image_classifier_recipes_take_research_slim_flags(name, flag):
     import os
     import subprocess

@@ -7,10 +7,10 @@ import os
 
 import pytest
 import torch
+from test_evaluation import _built, _linear_net, _mean_prediction_eval, _save
 
 import slimtorch as slim
 from slimtorch import evaluation
-from test_evaluation import _built, _linear_net, _mean_prediction_eval, _save
 
 
 def _loop_with(tmp_path, monkeypatch, caplog, on_first_read):

@@ -10,6 +10,8 @@ import shutil
 import sys
 import tempfile
 
+import pytest
+
 SCRIPTS = pathlib.Path(__file__).resolve().parents[1] / "scripts"
 
 
@@ -21,6 +23,7 @@ def _fast_directory(tmp_path):
     return str(tmp_path)
 
 
+@pytest.mark.slow
 def test_killed_and_restarted_training_equals_the_uninterrupted_run(tmp_path):
     sys.path.insert(0, str(SCRIPTS))   # the child processes import the job from there
     import kill_test

@@ -11,9 +11,8 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 import slimtorch as slim
-from slimtorch.checkpoint import load_checkpoint, trainer_state_path, update_checkpoint_state
-from slimtorch.checkpoint.trainer_state import restore_trainer_state
-from slimtorch.resumable_batches import ResumableBatches
+from slimtorch.checkpoint import update_checkpoint_state
+from slimtorch.training import ResumableBatches, TrainerState
 
 STEPS = 8
 
@@ -78,10 +77,8 @@ def test_checkpoints_are_taken_only_between_updates_with_gradient_accumulation(t
     data = [(x, y) for x, y in _loader(False)]   # a list: 5 micro-batches per epoch
     expected = _train(reference, 4, data, accumulation=2)
     for step in (1, 2, 3):
-        with load_checkpoint(trainer_state_path(
-                os.path.join(reference, f"model.ckpt-{step}.safetensors"))) as reader:
-            extra = restore_trainer_state(None, {}, reader, rng=False)
-        assert extra["data_position"] == 2 * step
+        state = TrainerState.load(os.path.join(reference, f"model.ckpt-{step}.safetensors"))
+        assert state.extra["data_position"] == 2 * step
         resumed_dir = str(tmp_path / f"from{step}")
         _crash_copy(reference, resumed_dir, step)
         resumed = _train(resumed_dir, 4, data, accumulation=2)
@@ -90,7 +87,7 @@ def test_checkpoints_are_taken_only_between_updates_with_gradient_accumulation(t
 
 def _one_ahead(batches):
     """What ``train`` does on a GPU: the next batch is fetched before the
-    current one is trained on (``runtime.prefetch_to_device``)."""
+    current one is trained on (``slimtorch.training.prefetch_to_device``)."""
     ahead = None
     for item in batches:
         if ahead is not None:
@@ -124,7 +121,7 @@ def test_resumable_batches_replay_the_order_and_the_random_numbers(prefetch):
         _, _, _, position, saved_rng = straight[k]
         stream = ResumableBatches(_loader(True), position, saved_rng)
 
-        def restore():
+        def restore(saved_rng=saved_rng, stream=stream):   # bound now, called in this iteration
             torch.rand(7)   # building the model draws initial values
             torch.set_rng_state(saved_rng)
             if stream.rng_after_resume() is not None:

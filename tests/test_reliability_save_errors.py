@@ -12,10 +12,10 @@ import torch
 from safetensors import SafetensorError
 
 import slimtorch as slim
-from slimtorch import learning, runtime
-from slimtorch.checkpoint import (CheckpointManager, latest_checkpoint, load_checkpoint,
-                                  safetensors_store)
-from slimtorch.checkpoint import atomic, manager as manager_module
+from slimtorch import learning, training
+from slimtorch._io import atomic
+from slimtorch.checkpoint import CheckpointManager, latest_checkpoint, load_checkpoint, safetensors_store
+from slimtorch.checkpoint import manager as manager_module
 from slimtorch.checkpoint.state_file import STATE_FILENAME
 
 
@@ -90,7 +90,7 @@ def test_disk_full_stops_training_cleanly_and_keeps_the_previous_checkpoint(tmp_
         def close(self):
             writers.append("closed")
             super().close()
-    monkeypatch.setattr(runtime, "progress_bar", lambda *args, **kwargs: bar)
+    monkeypatch.setattr(training, "progress_bar", lambda *args, **kwargs: bar)
     monkeypatch.setattr(learning, "SummaryWriter", RecordingWriter)
     with pytest.raises(OSError) as raised:
         _train(logdir, 5)

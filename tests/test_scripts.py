@@ -17,6 +17,7 @@ def load(name):
     return module
 
 
+@pytest.mark.slow
 def test_bench_overhead_runs_and_checks_equal_outputs(capsys):
     bench = load("bench_overhead")
     for case in ("a", "b"):
@@ -61,6 +62,7 @@ def test_bench_build_runs(capsys):
     assert "lenet" in out and "slowest meta build" in out
 
 
+@pytest.mark.slow
 def test_bench_build_measures_build_memory(capsys):
     load("bench_build").main(["--memory", "lenet"])
     out = capsys.readouterr().out
@@ -72,6 +74,7 @@ def test_gpu_check_script_is_valid_bash():
     subprocess.run(["bash", "-n", str(SCRIPTS / "gpu_check.sh")], check=True)
 
 
+@pytest.mark.slow
 def test_bench_zoo_runs_on_cpu(capsys):
     load("bench_zoo").main(["--nets", "mobilenet_v2", "--batch", "1", "--repeats", "1",
                             "--warmup", "0", "--train"])
@@ -79,6 +82,7 @@ def test_bench_zoo_runs_on_cpu(capsys):
     assert "| mobilenet_v2 | eval |" in out and "| mobilenet_v2 | train |" in out
 
 
+@pytest.mark.slow
 def test_bench_trainer_runs(capsys):
     load("bench_trainer").main(["--steps", "2", "--repeats", "1", "--batch", "4"])
     out = capsys.readouterr().out

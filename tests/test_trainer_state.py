@@ -1,7 +1,8 @@
-"""slimtorch.checkpoint.trainer_state: optimizer/RNG/scaler state through a
+"""slimtorch.training's trainer state: optimizer/RNG/scaler state through a
 safetensors companion file, resumed bit-exactly by variable name."""
 
 import json
+import os
 import random
 
 import numpy as np
@@ -11,8 +12,8 @@ import torch.nn.functional as F
 
 import slimtorch as slim
 from slimtorch.checkpoint import CheckpointManager, load_checkpoint, trainer_state_path
-from slimtorch.checkpoint.trainer_state import flatten_trainer_state, restore_trainer_state
 from slimtorch.optimization import make_optimizer
+from slimtorch.training import TrainerState, flatten_trainer_state, restore_trainer_state
 
 
 def net(x):
@@ -149,3 +150,41 @@ def test_errors():
     restore_trainer_state(other, {"w": w, "u": v}, tensors, meta, strict=False)
     with pytest.raises(ValueError, match="no slimtorch trainer state"):
         restore_trainer_state(other, {"w": w, "v": v}, tensors, {})
+
+
+def test_trainer_state_reads_its_file_once_and_restores_a_train_op(tmp_path):
+    """What train() does: capture and save, then on resume one read of the
+    companion gives the data position before the models exist, and the
+    optimizer, scaler, skipped steps and generators once they are built."""
+    def make_train_op():
+        model = slim.Model(net)
+
+        def loss_fn(batch):
+            slim.losses.mean_squared_error(model(batch), torch.zeros(4, 2))
+        return slim.learning.create_train_op(loss_fn, lambda p: torch.optim.Adam(p, lr=0.01))
+
+    with slim.Graph():
+        train_op = make_train_op()
+        for _ in range(3):
+            train_op(torch.randn(4, 3))
+        train_op.skipped_steps = 2
+        path = TrainerState.capture(train_op, {"data_position": 3}).save(
+            CheckpointManager(str(tmp_path)), {"w": torch.ones(1)}, global_step=3)
+        expected = (torch.rand(3), np.random.rand(3), random.random())
+        moments = {v.name: train_op.optimizer.state[v]["exp_avg"].clone()
+                   for v in train_op.variables_to_train}
+
+    state = TrainerState.load(path)
+    os.remove(trainer_state_path(path))   # read once: nothing below opens it again
+    assert state.extra == {"data_position": 3, "skipped_steps": 2}
+    assert state.torch_rng.dtype == torch.uint8
+    assert TrainerState.load(str(tmp_path / "model.ckpt-9.safetensors")) is None
+    with slim.Graph():
+        torch.manual_seed(7)
+        fresh = make_train_op().build(torch.randn(4, 3))
+        assert state.restore(fresh)["data_position"] == 3
+        assert fresh.skipped_steps == 2
+        for v in fresh.variables_to_train:
+            assert torch.equal(fresh.optimizer.state[v]["exp_avg"], moments[v.name]), v.name
+    assert torch.equal(torch.rand(3), expected[0])
+    assert np.array_equal(np.random.rand(3), expected[1]) and random.random() == expected[2]

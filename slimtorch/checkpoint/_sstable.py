@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import bisect
 
-from slimtorch.checkpoint.crc32c import crc32c, unmask
+from slimtorch._io.crc32c import crc32c, unmask
 from slimtorch.checkpoint.errors import CheckpointError
 
 __all__ = ["MAGIC", "Table", "snappy_decompress"]

@@ -1,10 +1,11 @@
-"""Just enough protobuf wire-format decoding for TensorFlow checkpoint metadata.
+"""The TensorFlow checkpoint metadata messages, decoded from protobuf wire format.
 
 No dependency on the ``protobuf`` package: the handful of messages a
-checkpoint holds are decoded field by field. Unknown fields are skipped (as
-protobuf does), absent fields take proto3 defaults (0, empty), and malformed
-bytes raise :class:`~slimtorch.checkpoint.errors.CheckpointError` (without a
-path; the readers add the file's path).
+checkpoint holds are decoded field by field with the primitives of
+:mod:`slimtorch._io.wire`. Unknown fields are skipped (as protobuf does),
+absent fields take proto3 defaults (0, empty), and malformed bytes raise
+:class:`~slimtorch.checkpoint.errors.CheckpointError` (without a path; the
+readers add the file's path).
 
 Messages (field numbers from ``tensorflow/core/protobuf/tensor_bundle.proto``,
 ``framework/{tensor,tensor_shape,tensor_slice,versions}.proto`` and
@@ -25,114 +26,36 @@ Messages (field numbers from ``tensorflow/core/protobuf/tensor_bundle.proto``,
 
 from __future__ import annotations
 
-import struct
+import contextlib
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from slimtorch._io.errors import WireFormatError
+from slimtorch._io.wire import FIXED32, LENGTH, VARINT, expect, iter_fields, packed_varints, to_int64
 from slimtorch.checkpoint.errors import CheckpointError
 
 __all__ = ["BundleEntry", "BundleHeader", "SavedSlice", "SavedSliceMeta",
-           "TensorProtoFields", "iter_fields", "packed_varints",
-           "parse_bundle_entry", "parse_bundle_header",
-           "parse_saved_tensor_slices", "read_varint"]
-
-VARINT, FIXED64, LENGTH, FIXED32 = 0, 1, 2, 5
-_U64 = 1 << 64
+           "TensorProtoFields", "as_checkpoint_error", "parse_bundle_entry",
+           "parse_bundle_header", "parse_saved_tensor_slices"]
 
 
-def read_varint(buf, pos: int, end: int) -> tuple[int, int]:
-    """Decode a base-128 varint at ``buf[pos:end]``; return (value, next pos).
+@contextlib.contextmanager
+def as_checkpoint_error():
+    """Restate :mod:`slimtorch._io`'s neutral wire-format errors as
+    :class:`CheckpointError`, message unchanged and without a path (the
+    readers add it). Also a decorator.
 
-        >>> read_varint(b"\\xac\\x02", 0, 2)
-        (300, 2)
+        >>> with as_checkpoint_error():
+        ...     list(iter_fields(b"\\x08"))
+        Traceback (most recent call last):
+        ...
+        slimtorch.checkpoint.errors.CheckpointError: truncated varint
     """
-    result = 0
-    shift = 0
-    while True:
-        if pos >= end:
-            raise CheckpointError("truncated varint")
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if b < 0x80:
-            return result & (_U64 - 1), pos
-        shift += 7
-        if shift >= 70:  # a varint has at most 10 bytes
-            raise CheckpointError("varint longer than 10 bytes")
-
-
-def to_int64(value: int) -> int:
-    """Reinterpret a decoded uint64 varint as a two's-complement int64."""
-    return value - _U64 if value >= 1 << 63 else value
-
-
-def iter_fields(buf, start: int = 0, end: int | None = None):
-    """Yield ``(field_number, wire_type, value)`` for each field of a message.
-
-    ``value`` is an int for varint/fixed32/fixed64 fields and a ``(start,
-    end)`` pair of positions in ``buf`` for length-delimited ones.
-
-        >>> list(iter_fields(b"\\x08\\x96\\x01\\x12\\x02ab"))
-        [(1, 0, 150), (2, 2, (5, 7))]
-    """
-    end = len(buf) if end is None else end
-    pos = start
-    while pos < end:
-        key, pos = read_varint(buf, pos, end)
-        number, wire = key >> 3, key & 7
-        if number == 0:
-            raise CheckpointError("protobuf field number 0")
-        if wire == VARINT:
-            value, pos = read_varint(buf, pos, end)
-        elif wire == LENGTH:
-            n, pos = read_varint(buf, pos, end)
-            if n > end - pos:
-                raise CheckpointError(f"length-delimited field {number} runs past "
-                                      f"its message ({n} bytes, {end - pos} left)")
-            value = (pos, pos + n)
-            pos += n
-        elif wire == FIXED32 or wire == FIXED64:
-            width = 4 if wire == FIXED32 else 8
-            if width > end - pos:
-                raise CheckpointError(f"truncated fixed{8 * width} field {number}")
-            value = int.from_bytes(buf[pos:pos + width], "little")
-            pos += width
-        else:  # groups (3, 4) do not occur in these messages; 6, 7 are invalid
-            raise CheckpointError(f"unsupported protobuf wire type {wire} "
-                                  f"(field {number})")
-        yield number, wire, value
-
-
-def _expect(wire: int, wanted: int, what: str) -> None:
-    if wire != wanted:
-        raise CheckpointError(f"{what} has wire type {wire}, expected {wanted}")
-
-
-def packed_varints(buf, start: int, end: int) -> np.ndarray:
-    """Decode a packed run of varints into a uint64 array, vectorized.
-
-        >>> packed_varints(b"\\x01\\xac\\x02\\x7f", 0, 4).tolist()
-        [1, 300, 127]
-    """
-    b = np.frombuffer(buf, dtype=np.uint8, count=end - start, offset=start)
-    if b.size == 0:
-        return np.zeros(0, dtype=np.uint64)
-    if b[-1] >= 0x80:
-        raise CheckpointError("truncated packed varint")
-    last = np.flatnonzero(b < 0x80)
-    first = np.empty_like(last)
-    first[0] = 0
-    first[1:] = last[:-1] + 1
-    lengths = last - first + 1
-    if lengths.max() > 10:
-        raise CheckpointError("varint longer than 10 bytes")
-    out = np.zeros(last.size, dtype=np.uint64)
-    for j in range(int(lengths.max())):
-        live = lengths > j
-        chunk = (b[first[live] + j] & 0x7F).astype(np.uint64)
-        out[live] |= chunk << np.uint64(7 * j)
-    return out
+    try:
+        yield
+    except WireFormatError as error:
+        raise CheckpointError(str(error)) from None
 
 
 # ---------------------------------------------------------------- messages
@@ -213,6 +136,7 @@ def _parse_version(buf, start, end):
     return producer, min_consumer, tuple(bad)
 
 
+@as_checkpoint_error()
 def parse_bundle_header(buf) -> BundleHeader:
     """Decode a ``BundleHeaderProto``.
 
@@ -224,13 +148,13 @@ def parse_bundle_header(buf) -> BundleHeader:
     version = (0, 0, ())
     for number, wire, value in iter_fields(buf):
         if number == 1:
-            _expect(wire, VARINT, "BundleHeaderProto.num_shards")
+            expect(wire, (VARINT,), "BundleHeaderProto.num_shards")
             num_shards = to_int64(value)
         elif number == 2:
-            _expect(wire, VARINT, "BundleHeaderProto.endianness")
+            expect(wire, (VARINT,), "BundleHeaderProto.endianness")
             endianness = value
         elif number == 3:
-            _expect(wire, LENGTH, "BundleHeaderProto.version")
+            expect(wire, (LENGTH,), "BundleHeaderProto.version")
             version = _parse_version(buf, *value)
     return BundleHeader(num_shards, endianness, *version)
 
@@ -240,15 +164,15 @@ def _parse_shape(buf, start, end) -> tuple[tuple, bool]:
     unknown_rank = False
     for number, wire, value in iter_fields(buf, start, end):
         if number == 2:
-            _expect(wire, LENGTH, "TensorShapeProto.dim")
+            expect(wire, (LENGTH,), "TensorShapeProto.dim")
             size = 0
             for n2, w2, v2 in iter_fields(buf, *value):
                 if n2 == 1:
-                    _expect(w2, VARINT, "TensorShapeProto.Dim.size")
+                    expect(w2, (VARINT,), "TensorShapeProto.Dim.size")
                     size = to_int64(v2)
             dims.append(size)
         elif number == 3:
-            _expect(wire, VARINT, "TensorShapeProto.unknown_rank")
+            expect(wire, (VARINT,), "TensorShapeProto.unknown_rank")
             unknown_rank = bool(value)
     return tuple(dims), unknown_rank
 
@@ -257,19 +181,20 @@ def _parse_slice(buf, start, end) -> tuple:
     extents = []
     for number, wire, value in iter_fields(buf, start, end):
         if number == 1:
-            _expect(wire, LENGTH, "TensorSliceProto.extent")
+            expect(wire, (LENGTH,), "TensorSliceProto.extent")
             begin, length = 0, None
             for n2, w2, v2 in iter_fields(buf, *value):
                 if n2 == 1:
-                    _expect(w2, VARINT, "TensorSliceProto.Extent.start")
+                    expect(w2, (VARINT,), "TensorSliceProto.Extent.start")
                     begin = to_int64(v2)
                 elif n2 == 2:
-                    _expect(w2, VARINT, "TensorSliceProto.Extent.length")
+                    expect(w2, (VARINT,), "TensorSliceProto.Extent.length")
                     length = to_int64(v2)
             extents.append((begin, length))
     return tuple(extents)
 
 
+@as_checkpoint_error()
 def parse_bundle_entry(buf) -> BundleEntry:
     """Decode a ``BundleEntryProto`` (see the module docstring's example)."""
     buf = memoryview(buf).cast("B")
@@ -278,25 +203,25 @@ def parse_bundle_entry(buf) -> BundleEntry:
     slices = []
     for number, wire, value in iter_fields(buf):
         if number == 1:
-            _expect(wire, VARINT, "BundleEntryProto.dtype")
+            expect(wire, (VARINT,), "BundleEntryProto.dtype")
             dtype = value
         elif number == 2:
-            _expect(wire, LENGTH, "BundleEntryProto.shape")
+            expect(wire, (LENGTH,), "BundleEntryProto.shape")
             shape, unknown_rank = _parse_shape(buf, *value)
         elif number == 3:
-            _expect(wire, VARINT, "BundleEntryProto.shard_id")
+            expect(wire, (VARINT,), "BundleEntryProto.shard_id")
             shard_id = to_int64(value)
         elif number == 4:
-            _expect(wire, VARINT, "BundleEntryProto.offset")
+            expect(wire, (VARINT,), "BundleEntryProto.offset")
             offset = to_int64(value)
         elif number == 5:
-            _expect(wire, VARINT, "BundleEntryProto.size")
+            expect(wire, (VARINT,), "BundleEntryProto.size")
             size = to_int64(value)
         elif number == 6:
-            _expect(wire, FIXED32, "BundleEntryProto.crc32c")
+            expect(wire, (FIXED32,), "BundleEntryProto.crc32c")
             crc = value
         elif number == 7:
-            _expect(wire, LENGTH, "BundleEntryProto.slices")
+            expect(wire, (LENGTH,), "BundleEntryProto.slices")
             slices.append(_parse_slice(buf, *value))
     return BundleEntry(dtype, shape, unknown_rank, shard_id, offset, size, crc,
                        tuple(slices))
@@ -308,7 +233,7 @@ def _parse_tensor_proto(buf, start, end) -> TensorProtoFields:
         if number == 1 and wire == VARINT:
             out.dtype = value
         elif number == 4:
-            _expect(wire, LENGTH, "TensorProto.tensor_content")
+            expect(wire, (LENGTH,), "TensorProto.tensor_content")
             out.tensor_content = value
         elif 5 <= number <= 13 or number in (16, 17):  # the typed value fields
             out.runs.setdefault(number, []).append((wire, value))
@@ -322,6 +247,7 @@ def _parse_string(buf, start, end, what) -> str:
         raise CheckpointError(f"{what} is not valid UTF-8") from None
 
 
+@as_checkpoint_error()
 def parse_saved_tensor_slices(buf) -> tuple[list | None, SavedSlice | None]:
     """Decode a V1 ``SavedTensorSlices``: ``(meta tensors or None, data or None)``.
 
@@ -338,14 +264,14 @@ def parse_saved_tensor_slices(buf) -> tuple[list | None, SavedSlice | None]:
     data = None
     for number, wire, value in iter_fields(buf):
         if number == 1:
-            _expect(wire, LENGTH, "SavedTensorSlices.meta")
+            expect(wire, (LENGTH,), "SavedTensorSlices.meta")
             meta = [] if meta is None else meta
             for n2, w2, v2 in iter_fields(buf, *value):
                 if n2 == 1:
-                    _expect(w2, LENGTH, "SavedTensorSliceMeta.tensor")
+                    expect(w2, (LENGTH,), "SavedTensorSliceMeta.tensor")
                     meta.append(_parse_slice_meta(buf, *v2))
         elif number == 2:
-            _expect(wire, LENGTH, "SavedTensorSlices.data")
+            expect(wire, (LENGTH,), "SavedTensorSlices.data")
             data = _parse_saved_slice(buf, *value)
     return meta, data
 
@@ -356,16 +282,16 @@ def _parse_slice_meta(buf, start, end) -> SavedSliceMeta:
     slices = []
     for number, wire, value in iter_fields(buf, start, end):
         if number == 1:
-            _expect(wire, LENGTH, "SavedSliceMeta.name")
+            expect(wire, (LENGTH,), "SavedSliceMeta.name")
             name = _parse_string(buf, *value, "SavedSliceMeta.name")
         elif number == 2:
-            _expect(wire, LENGTH, "SavedSliceMeta.shape")
+            expect(wire, (LENGTH,), "SavedSliceMeta.shape")
             shape, unknown_rank = _parse_shape(buf, *value)
         elif number == 3:
-            _expect(wire, VARINT, "SavedSliceMeta.type")
+            expect(wire, (VARINT,), "SavedSliceMeta.type")
             dtype = value
         elif number == 4:
-            _expect(wire, LENGTH, "SavedSliceMeta.slice")
+            expect(wire, (LENGTH,), "SavedSliceMeta.slice")
             slices.append(_parse_slice(buf, *value))
     return SavedSliceMeta(name, shape, unknown_rank, dtype, tuple(slices))
 
@@ -374,55 +300,12 @@ def _parse_saved_slice(buf, start, end) -> SavedSlice:
     out = SavedSlice("", None, None)
     for number, wire, value in iter_fields(buf, start, end):
         if number == 1:
-            _expect(wire, LENGTH, "SavedSlice.name")
+            expect(wire, (LENGTH,), "SavedSlice.name")
             out.name = _parse_string(buf, *value, "SavedSlice.name")
         elif number == 2:
-            _expect(wire, LENGTH, "SavedSlice.slice")
+            expect(wire, (LENGTH,), "SavedSlice.slice")
             out.slice = _parse_slice(buf, *value)
         elif number == 3:
-            _expect(wire, LENGTH, "SavedSlice.data")
+            expect(wire, (LENGTH,), "SavedSlice.data")
             out.data = _parse_tensor_proto(buf, *value)
-    return out
-
-
-def fixed_run(buf, runs: list, width: int, fmt: str) -> np.ndarray:
-    """Concatenate a repeated fixed-width field (packed runs and singles)."""
-    parts = []
-    for wire, value in runs:
-        if wire == LENGTH:
-            start, end = value
-            if (end - start) % width:
-                raise CheckpointError(f"packed fixed{8 * width} run of "
-                                      f"{end - start} bytes")
-            parts.append(np.frombuffer(buf, dtype=fmt, count=(end - start) // width,
-                                       offset=start))
-        elif wire == (FIXED32 if width == 4 else FIXED64):
-            packed = struct.pack("<I" if width == 4 else "<Q", value)
-            parts.append(np.frombuffer(packed, dtype=fmt))
-        else:
-            raise CheckpointError(f"fixed{8 * width} field with wire type {wire}")
-    if len(parts) == 1:  # the usual single packed run: no concatenation copy
-        return parts[0]
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=fmt)
-
-
-def varint_run(buf, runs: list) -> np.ndarray:
-    """Concatenate a repeated varint field (packed runs and singles) as uint64."""
-    parts = []
-    for wire, value in runs:
-        if wire == LENGTH:
-            parts.append(packed_varints(buf, *value))
-        elif wire == VARINT:
-            parts.append(np.array([value], dtype=np.uint64))
-        else:
-            raise CheckpointError(f"varint field with wire type {wire}")
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
-
-
-def string_run(buf, runs: list) -> list[bytes]:
-    """The elements of a repeated bytes field."""
-    out = []
-    for wire, value in runs:
-        _expect(wire, LENGTH, "TensorProto.string_val")
-        out.append(bytes(buf[value[0]:value[1]]))
     return out

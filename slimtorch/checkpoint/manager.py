@@ -32,7 +32,8 @@ from typing import Mapping, Optional
 
 import torch
 
-from .atomic import remove_abandoned_writes
+from slimtorch._io.atomic import remove_abandoned_writes
+
 from .safetensors_store import save_checkpoint
 from .state_file import get_checkpoint_state, update_checkpoint_state
 
@@ -45,7 +46,9 @@ _TRAINER_SUFFIX = ".trainer.safetensors"
 
 
 def trainer_state_path(checkpoint_path: str) -> str:
-    """The companion file holding optimizer/trainer state for a weights file.
+    """The companion file holding optimizer/trainer state for a weights file
+    (what goes in it is ``slimtorch.training.TrainerState``'s business; the
+    manager only names, commits and rotates it with the weights).
 
         >>> trainer_state_path('/run/model.ckpt-100.safetensors')
         '/run/model.ckpt-100.trainer.safetensors'

@@ -27,13 +27,14 @@ from typing import Callable, Mapping, NamedTuple, Optional
 
 import torch
 
+from .._layouts import IDENTITY
 from ..graph import get_default_graph
-from ..layouts import IDENTITY
 from ..model import slim_name_to_state_dict_key
 from .errors import CheckpointError
 from .readers import load_checkpoint
 
-__all__ = ["RestoreReport", "assign_from_checkpoint", "assign_from_checkpoint_fn"]
+__all__ = ["RestoreReport", "assign_from_checkpoint", "assign_from_checkpoint_fn", "checkpoint_key",
+           "model_shape"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,9 +76,19 @@ def _layout_of(var):
     return record.layout if record is not None and record.tensor is var else IDENTITY
 
 
-def _find(reader, name: str) -> Optional[str]:
-    """The checkpoint's spelling of ``name``: itself, or for PyTorch files its
-    state-dict key, with or without DDP's ``module.`` prefix."""
+def checkpoint_key(reader, name: str) -> Optional[str]:
+    """The key under which ``reader`` holds the variable named ``name``, or
+    None: ``name`` itself, or for PyTorch files its state-dict key, with or
+    without DDP's ``module.`` prefix. Restore matches names this way, and so
+    does :func:`slimtorch.tools.compare_checkpoint`.
+
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), 'm.pt')
+        >>> torch.save({'module.fc.weights': torch.zeros(2, 3)}, path)
+        >>> with load_checkpoint(path) as reader:
+        ...     checkpoint_key(reader, 'fc/weights'), checkpoint_key(reader, 'fc/biases')
+        ('module.fc.weights', None)
+    """
     candidates = [name]
     if reader.layout == "torch" and "/" in name:
         key = slim_name_to_state_dict_key(name)
@@ -131,7 +142,7 @@ def assign_from_checkpoint(model_path, var_list, ignore_missing_vars: bool = Fal
         shapes = reader.get_variable_to_shape_map()
         plan, missing, mismatched = [], [], []
         for name, var in pairs:
-            key = _find(reader, name)
+            key = checkpoint_key(reader, name)
             if key is None:
                 missing.append(name)
                 continue
@@ -157,7 +168,7 @@ def assign_from_checkpoint(model_path, var_list, ignore_missing_vars: bool = Fal
                 + "\n(ignore_missing_vars=True skips missing names; skip_mismatched_shapes=True "
                   "skips mismatched shapes; exclude scopes with get_variables_to_restore(exclude=...))")
         with torch.no_grad():
-            for name, key, var, layout, reshape in plan:
+            for _name, key, var, layout, reshape in plan:
                 value = layout.to_torch(_read(reader, key))
                 var.copy_(value.reshape(var.shape) if reshape else value)
     finally:

@@ -21,7 +21,9 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from .atomic import atomic_path
+from slimtorch._io.atomic import atomic_path
+from slimtorch._version import __version__
+
 from .errors import CheckpointError, CheckpointKeyError
 from .reader_base import CheckpointReader
 
@@ -60,8 +62,6 @@ def save_checkpoint(path: str, tensors: Mapping[str, torch.Tensor], global_step:
         global_step: recorded in the metadata.
         metadata: extra string-to-string metadata.
     """
-    from .. import __version__
-
     header = {"format": FORMAT_TAG, "layout": "torch", "slimtorch_version": __version__}
     if global_step is not None:
         header["global_step"] = str(int(global_step))

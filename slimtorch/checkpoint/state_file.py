@@ -28,7 +28,8 @@ import os
 import re
 from typing import NamedTuple, Optional
 
-from .atomic import atomic_write
+from slimtorch._io.atomic import atomic_write
+
 from .errors import CheckpointError
 
 __all__ = ["CheckpointState", "STATE_FILENAME", "get_checkpoint_state", "latest_checkpoint",

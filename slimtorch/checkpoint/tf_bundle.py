@@ -43,10 +43,12 @@ import re
 
 import numpy as np
 
+from slimtorch._io.crc32c import crc32c, unmask
+from slimtorch._io.errors import WireFormatError
+from slimtorch._io.wire import read_varint
 from slimtorch.checkpoint import _dtypes, _slices
 from slimtorch.checkpoint._sstable import MAGIC, Table
-from slimtorch.checkpoint._wire import parse_bundle_entry, parse_bundle_header, read_varint
-from slimtorch.checkpoint.crc32c import crc32c, unmask
+from slimtorch.checkpoint._wire import parse_bundle_entry, parse_bundle_header
 from slimtorch.checkpoint.errors import CheckpointError, CheckpointKeyError
 from slimtorch.checkpoint.reader_base import CheckpointReader
 
@@ -96,7 +98,7 @@ def is_v2_checkpoint(path) -> bool:
         return False
 
 
-def check_shape(shape: tuple, unknown_rank: bool) -> None:
+def _check_shape(shape: tuple, unknown_rank: bool) -> None:
     """Reject shapes no saved tensor can have, or no NumPy array can hold
     (raises without a path)."""
     if unknown_rank:
@@ -120,7 +122,7 @@ def check_shape(shape: tuple, unknown_rank: bool) -> None:
         raise CheckpointError(f"shape {list(shape)} is too large for an array")
 
 
-def num_elements(shape: tuple) -> int:
+def _num_elements(shape: tuple) -> int:
     n = 1
     for d in shape:
         n *= d
@@ -157,7 +159,7 @@ class TFBundleReader(CheckpointReader):
                 continue
             entry = self._parse(parse_bundle_entry, value, f"entry {key!r}")
             try:
-                check_shape(entry.shape, entry.unknown_rank)
+                _check_shape(entry.shape, entry.unknown_rank)
             except CheckpointError as e:
                 raise self._error(f"entry {key!r}: {e.reason}") from None
             if key[:1] == b"\x00":  # EncodeTensorNameSlice keys start with 0
@@ -296,7 +298,7 @@ class TFBundleReader(CheckpointReader):
         if not dtype.supported:
             raise self._error(f"tensor {label!r} has unsupported dtype {dtype.name} "
                               f"(DataType {dtype.enum})")
-        n = num_elements(entry.shape)
+        n = _num_elements(entry.shape)
         if dtype.storage is not None and entry.size != n * dtype.itemsize:
             raise self._error(f"tensor {label!r}: {entry.size} bytes do not hold "
                               f"shape {list(entry.shape)} of {dtype.name}")
@@ -336,7 +338,7 @@ class TFBundleReader(CheckpointReader):
             for _ in range(n):
                 length, pos = read_varint(raw, pos, len(raw))
                 lengths.append(length)
-        except CheckpointError:
+        except WireFormatError:
             raise self._error(f"tensor {label!r}: truncated string lengths",
                               path=path) from None
         if pos + 4 + sum(lengths) != len(raw):

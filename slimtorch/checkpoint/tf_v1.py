@@ -35,11 +35,12 @@ import os
 
 import numpy as np
 
+from slimtorch._io.wire import bytes_run, fixed_run, varint_run
 from slimtorch.checkpoint import _dtypes, _slices, _wire
 from slimtorch.checkpoint._sstable import MAGIC, Table
 from slimtorch.checkpoint.errors import CheckpointError, CheckpointKeyError
 from slimtorch.checkpoint.reader_base import CheckpointReader
-from slimtorch.checkpoint.tf_bundle import _global_step, check_shape, num_elements
+from slimtorch.checkpoint.tf_bundle import _check_shape, _global_step, _num_elements
 
 __all__ = ["TFV1Reader", "is_v1_checkpoint"]
 
@@ -105,7 +106,7 @@ class TFV1Reader(CheckpointReader):
         out = {}
         for tensor in meta:
             try:
-                check_shape(tensor.shape, tensor.unknown_rank)
+                _check_shape(tensor.shape, tensor.unknown_rank)
                 if not tensor.slices:
                     raise CheckpointError("no slices listed")
                 slices = [_slices.normalize(s, tensor.shape) for s in tensor.slices]
@@ -211,7 +212,7 @@ class TFV1Reader(CheckpointReader):
             if saved.slice is not None and \
                     _slices.normalize(saved.slice, meta.shape) != normalized:
                 raise CheckpointError("entry is for another slice")
-            return _values(saved.data, dtype, num_elements([n for _, n in normalized]))
+            return _values(saved.data, dtype, _num_elements([n for _, n in normalized]))
         except CheckpointError as e:
             raise self._error(f"{where}: {e.reason}") from None
 
@@ -228,12 +229,13 @@ _FIXED_FIELD = {"float32": (5, 4, "<f4"), "float64": (6, 8, "<f8"),
                 "complex64": (9, 4, "<f4"), "complex128": (12, 8, "<f8")}
 
 
+@_wire.as_checkpoint_error()
 def _values(proto, dtype, count: int) -> np.ndarray:
     """The flat values of a slice's ``TensorProto`` as ``dtype`` (raises
     CheckpointError without a path)."""
     name = dtype.name
     if name == "string":
-        values = _wire.string_run(proto.buf, proto.runs.get(8, []))
+        values = bytes_run(proto.buf, proto.runs.get(8, []), "TensorProto.string_val")
         if len(values) != count:
             raise CheckpointError(f"{len(values)} strings, expected {count}")
         out = np.empty(count, dtype=object)
@@ -247,7 +249,7 @@ def _values(proto, dtype, count: int) -> np.ndarray:
         return _dtypes.to_array(dtype, proto.buf[start:end], (count,))
     if name in _FIXED_FIELD:
         field, width, fmt = _FIXED_FIELD[name]
-        raw = _wire.fixed_run(proto.buf, proto.runs.get(field, []), width, fmt)
+        raw = fixed_run(proto.buf, proto.runs.get(field, []), width, fmt)
         if name.startswith("complex"):
             if raw.size % 2:
                 raise CheckpointError("odd number of complex components")
@@ -255,7 +257,7 @@ def _values(proto, dtype, count: int) -> np.ndarray:
                 np.complex64 if name == "complex64" else np.complex128)
         values = raw
     elif name in _VARINT_FIELD:
-        raw = _wire.varint_run(proto.buf, proto.runs.get(_VARINT_FIELD[name], []))
+        raw = varint_run(proto.buf, proto.runs.get(_VARINT_FIELD[name], []))
         if name == "bool":
             values = raw != 0
         elif name in ("float16", "bfloat16"):

@@ -23,10 +23,8 @@ from .errors import TFRecordError
 from .example import decode_example, encode_example
 from .factory import DATASET_NAMES, get_dataset
 from .image_decoding import decode_image_bytes
-from .local import (CIFAR10Dataset, ImageFolderDataset, MNISTDataset, SyntheticDataset,
-                    TensorImageDataset)
-from .research_slim import (ResearchSlimSplit, read_label_file, research_slim_dataset,
-                            write_label_file)
+from .local import CIFAR10Dataset, ImageFolderDataset, MNISTDataset, SyntheticDataset, TensorImageDataset
+from .research_slim import ResearchSlimSplit, read_label_file, research_slim_dataset, write_label_file
 from .shards import expand_file_pattern, sharded_file_names
 from .tfrecord import iter_tfrecord, read_record_at, scan_record_offsets, write_tfrecord
 from .tfrecord_dataset import TFRecordImageDataset

@@ -15,7 +15,6 @@ import gzip
 import io
 import zlib
 
-
 __all__ = ["COMPRESSION_TYPES", "STREAM_ERRORS", "CompressingWriter",
            "normalize_compression_type", "open_stream"]
 

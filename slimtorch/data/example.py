@@ -30,9 +30,8 @@ from typing import Mapping
 
 import numpy as np
 
-from slimtorch.checkpoint import _wire
-from slimtorch.checkpoint._wire import FIXED32, LENGTH, VARINT
-from slimtorch.checkpoint.errors import CheckpointError
+from slimtorch._io.errors import WireFormatError, WireTypeError
+from slimtorch._io.wire import FIXED32, LENGTH, VARINT, expect, iter_fields, packed_varints, to_int64
 from slimtorch.data.errors import TFRecordError
 
 __all__ = ["decode_example", "encode_example"]
@@ -43,17 +42,11 @@ _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
 def _fields(buf, start, end, what):
-    """``_wire.iter_fields`` with its errors restated as TFRecordError."""
+    """``iter_fields`` with its errors restated as TFRecordError."""
     try:
-        yield from _wire.iter_fields(buf, start, end)
-    except CheckpointError as error:
-        raise TFRecordError(f"malformed tf.train.Example ({what}): {error.reason}") from None
-
-
-def _expect(wire: int, wanted: tuple, what: str) -> None:
-    if wire not in wanted:
-        raise TFRecordError(f"malformed tf.train.Example: {what} has protobuf "
-                            f"wire type {wire}, expected one of {wanted}")
+        yield from iter_fields(buf, start, end)
+    except WireFormatError as error:
+        raise TFRecordError(f"malformed tf.train.Example ({what}): {error}") from None
 
 
 def _values(buf, kind: int, start: int, end: int) -> list:
@@ -64,10 +57,10 @@ def _values(buf, kind: int, start: int, end: int) -> list:
         if number != 1:
             continue
         if kind == _BYTES_LIST:
-            _expect(wire, (LENGTH,), f"{what}.value")
+            expect(wire, (LENGTH,), f"{what}.value")
             out.append(bytes(buf[value[0]:value[1]]))
         elif kind == _FLOAT_LIST:
-            _expect(wire, (LENGTH, FIXED32), f"{what}.value")
+            expect(wire, (LENGTH, FIXED32), f"{what}.value")
             if wire == FIXED32:
                 out.append(struct.unpack("<f", value.to_bytes(4, "little"))[0])
             elif (value[1] - value[0]) % 4:
@@ -76,15 +69,15 @@ def _values(buf, kind: int, start: int, end: int) -> list:
             else:
                 out.extend(np.frombuffer(buf[value[0]:value[1]], dtype="<f4").tolist())
         else:
-            _expect(wire, (LENGTH, VARINT), f"{what}.value")
+            expect(wire, (LENGTH, VARINT), f"{what}.value")
             if wire == VARINT:
-                out.append(_wire.to_int64(value))
+                out.append(to_int64(value))
             else:
                 try:
-                    packed = _wire.packed_varints(buf, *value)
-                except CheckpointError as error:
+                    packed = packed_varints(buf, *value)
+                except WireFormatError as error:
                     raise TFRecordError("malformed tf.train.Example (packed "
-                                        f"{what}): {error.reason}") from None
+                                        f"{what}): {error}") from None
                 out.extend(packed.view(np.int64).tolist())
     return out
 
@@ -95,7 +88,7 @@ def _feature(buf, start: int, end: int) -> list:
     for number, wire, value in _fields(buf, start, end, "Feature"):
         if number not in _KIND_NAMES:
             continue
-        _expect(wire, (LENGTH,), f"Feature.{_KIND_NAMES[number]}")
+        expect(wire, (LENGTH,), f"Feature.{_KIND_NAMES[number]}")
         if number != kind:
             kind, values = number, []
         values.extend(_values(buf, number, *value))
@@ -113,29 +106,40 @@ def decode_example(serialized) -> dict[str, list]:
         >>> decode_example(bytes.fromhex("0a050a030a0261"))
         Traceback (most recent call last):
         ...
-        slimtorch.data.errors.TFRecordError: malformed tf.train.Example (map entry): length-delimited field 1 runs past its message (2 bytes, 1 left)
+        slimtorch.data.errors.TFRecordError: malformed tf.train.Example (map entry):
+        length-delimited field 1 runs past its message (2 bytes, 1 left)
     """
     buf = memoryview(serialized).cast("B")
+    try:
+        return _decode(buf)
+    except WireTypeError as error:  # from expect(): worded as TFRecord errors always were
+        raise TFRecordError(f"malformed tf.train.Example: {error.what} has protobuf wire "
+                            f"type {error.wire}, expected one of {error.allowed}") from None
+
+
+def _decode(buf) -> dict[str, list]:
+    """:func:`decode_example` of a byte view; a field of the wrong wire type
+    raises :class:`~slimtorch._io.errors.WireTypeError`."""
     features: dict[str, list] = {}
     for number, wire, value in _fields(buf, 0, len(buf), "Example"):
         if number != 1:
             continue
-        _expect(wire, (LENGTH,), "Example.features")
+        expect(wire, (LENGTH,), "Example.features")
         for n2, w2, entry in _fields(buf, *value, "Features"):
             if n2 != 1:
                 continue
-            _expect(w2, (LENGTH,), "Features.feature")
+            expect(w2, (LENGTH,), "Features.feature")
             name, values = "", []
             for n3, w3, v3 in _fields(buf, *entry, "map entry"):
                 if n3 == 1:
-                    _expect(w3, (LENGTH,), "feature name")
+                    expect(w3, (LENGTH,), "feature name")
                     try:
                         name = bytes(buf[v3[0]:v3[1]]).decode("utf-8")
                     except UnicodeDecodeError:
                         raise TFRecordError("malformed tf.train.Example: a feature "
                                             "name is not valid UTF-8") from None
                 elif n3 == 2:
-                    _expect(w3, (LENGTH,), "Feature")
+                    expect(w3, (LENGTH,), "Feature")
                     values = _feature(buf, *v3)
             features[name] = values
     return features

@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from slimtorch.checkpoint.atomic import atomic_write
+from slimtorch._io.atomic import atomic_write
 from slimtorch.data.tfrecord_dataset import TFRecordImageDataset
 
 __all__ = ["LABELS_FILENAME", "ResearchSlimSplit", "RESEARCH_SLIM_DATASETS",

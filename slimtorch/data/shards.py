@@ -29,7 +29,7 @@ import glob
 import os
 import re
 
-from slimtorch.checkpoint.atomic import is_temp_file
+from slimtorch._io.atomic import is_temp_file
 
 __all__ = ["expand_file_pattern", "sharded_file_names"]
 

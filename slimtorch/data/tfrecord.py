@@ -8,7 +8,7 @@ A TFRecord file is a sequence of records, each::
     uint32 masked_crc32c(data)
 
 (``tensorflow/core/lib/io/record_writer.cc``; the crc is the Castagnoli crc
-masked like every TF checksum, :mod:`slimtorch.checkpoint.crc32c`). The whole
+masked like every TF checksum, :mod:`slimtorch._io.crc32c`). The whole
 file may be one GZIP or ZLIB stream (TF's ``compression_type``). Both crcs are
 checked on every read; a bad crc, a file that ends inside a record, or a
 compressed stream that does not inflate raises
@@ -34,8 +34,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from slimtorch.checkpoint.atomic import atomic_write
-from slimtorch.checkpoint.crc32c import masked_crc32c
+from slimtorch._io.atomic import atomic_write
+from slimtorch._io.crc32c import masked_crc32c
 from slimtorch.data._compression import (STREAM_ERRORS, CompressingWriter,
                                          normalize_compression_type, open_stream)
 from slimtorch.data.errors import TFRecordError

@@ -1,14 +1,14 @@
 """TF-Slim's layers on channels-first tensors; each family lives in its own file."""
 
-from .conv import (ConvolutionND, conv1d, conv2d, conv3d, convolution, convolution1d,
-                   convolution2d, convolution3d)
+from .conv import (ConvolutionND, conv1d, conv2d, conv3d, convolution, convolution1d, convolution2d,
+                   convolution3d)
 from .conv_transpose import (ConvolutionTranspose, conv2d_transpose, conv3d_transpose,
                              convolution2d_transpose, convolution3d_transpose)
 from .core import FullyConnected, dropout, flatten, fully_connected, softmax
-from .misc import (BiasAdd, SpatialSoftmax, bias_add, elu, linear, maxout, one_hot_encoding, relu, relu6, scale_gradient,
-                   spatial_softmax, unit_norm)
-from .norm import BatchNorm, GroupNorm, InstanceNorm, LayerNorm, batch_norm, group_norm, \
-    instance_norm, layer_norm
+from .misc import (BiasAdd, SpatialSoftmax, bias_add, elu, linear, maxout, one_hot_encoding, relu,
+                   relu6, scale_gradient, spatial_softmax, unit_norm)
+from .norm import (BatchNorm, GroupNorm, InstanceNorm, LayerNorm, batch_norm, group_norm,
+                   instance_norm, layer_norm)
 from .pool import avg_pool2d, avg_pool3d, max_pool2d, max_pool3d
 from .repeat import repeat, stack
 from .separable import (ConvolutionInPlane, SeparableConvolution2D, conv2d_in_plane,

@@ -1,11 +1,12 @@
 """What every slim layer with variables shares: its module base class and
 how a builder finds (apply) or creates (build) its module.
 
-A builder such as ``slim.conv2d`` runs in two modes (see ``scopes.py``):
+A builder such as ``slim.conv2d`` runs in two modes (see ``scopes.py``, which
+also holds the naming and reuse rules these follow):
 
 * **apply** (a built ``slim.Model``): :func:`find_layer` computes the same
   scope name TensorFlow would and returns the module with one dict lookup;
-* **build**: :class:`layer_scope` opens the layer's variable scope, creates the
+* **build**: :class:`LayerScope` opens the layer's variable scope, creates the
   module in the tree, and lets the builder create its variables inside it
   (through ``slim.model_variable``, so arg-scoped ``device=`` applies).
 """
@@ -17,12 +18,12 @@ from typing import Optional
 import torch
 from torch import nn
 
-from ..scopes import AUTO_REUSE, Frame, Scope, check_scope_name, current_frame
+from ..scopes import Frame, current_frame
 from ..utils import collect_named_outputs
 from ..variables import model_variable, not_built_error
 from ._activation import activate
 
-__all__ = ["Layer", "call_layer", "create_weights_and_biases", "find_layer", "layer_scope",
+__all__ = ["Layer", "call_layer", "create_weights_and_biases", "find_layer", "LayerScope",
            "op_name", "resolve_is_training", "variables_collections_for"]
 
 
@@ -58,7 +59,7 @@ def call_layer(inputs: torch.Tensor, scope: Optional[str], default_name: str, re
                config: Optional[tuple] = None) -> torch.Tensor:
     """Finds or builds a layer and applies it: the body of every layer builder.
 
-    ``new_layer(ls)`` makes the module for a :class:`layer_scope` ``ls`` (with
+    ``new_layer(ls)`` makes the module for a :class:`LayerScope` ``ls`` (with
     ``ls.create``) and its variables; it runs only when building.
     ``layer_kwargs`` are passed to the module's ``forward`` on every call: the
     arguments that may change between calls of a built model (``training``).
@@ -73,8 +74,10 @@ def call_layer(inputs: torch.Tensor, scope: Optional[str], default_name: str, re
         if config is not None and layer.config != config:
             raise _config_error(layer, config)
         outputs = layer(inputs, **layer_kwargs) if layer_kwargs else layer(inputs)
+        if not outputs_collections:  # the usual case: spare the fast path a call
+            return outputs
         return collect_named_outputs(outputs_collections, layer.scope_name, outputs)
-    with layer_scope(frame, scope, default_name, reuse, inputs) as ls:
+    with LayerScope(frame, scope, default_name, reuse, inputs) as ls:
         if ls.layer is None:
             layer = new_layer(ls)
             layer.config = config
@@ -113,52 +116,32 @@ def create_weights_and_biases(weights_shape, layout: str, num_outputs: int, dtyp
                        collections=variables_collections_for(variables_collections, "biases"))
 
 
-def _resolve_name(frame: Frame, scope: Optional[str], default_name: str, reuse) -> str:
-    if scope is None:
-        if reuse is True:
-            raise ValueError(f"{default_name}: reuse=True cannot be used without a scope")
-        return frame.unique_name(default_name)
-    return scope
-
-
 def find_layer(frame: Frame, scope: Optional[str], default_name: str) -> Layer:
-    """Apply mode: the module a built model has for this layer call."""
+    """Apply mode: the module a built model has for this layer call.
+
+    The name needs no checks: the build call checked the same names."""
     name = scope if scope is not None else frame.unique_name(default_name)
-    top = frame.stack[-1]
-    counts = top.counts
-    node = top.node if top.node is not None else frame.node_of(top, create=False)
-    if "/" in name:
-        for part in name.split("/"):
-            counts = counts.child(part)
-            node = node._modules.get(part) if node is not None else None
-    else:
-        counts = counts.child(name)
-        node = node._modules.get(name) if node is not None else None
-    counts.n += 1  # opening (and leaving) the scope counts exactly as when building
-    if counts.children:
-        counts.children = {}
-    if node is None:
-        raise not_built_error(frame, top.join(name), "layer")
-    return node
+    layer = frame.visit(name)
+    if layer is None:
+        raise not_built_error(frame, frame.top.join(name), "layer")
+    return layer
 
 
-class layer_scope:
+class LayerScope:
     """Build mode: opens a layer's variable scope; ``.layer`` is its module or None.
 
     When ``.layer`` is None the builder calls :meth:`create` with a new module
     and then creates the layer's variables, which land on that module.
     """
 
-    __slots__ = ("frame", "entry", "layer", "_name")
+    __slots__ = ("frame", "entry", "layer")
 
     def __init__(self, frame: Frame, scope: Optional[str], default_name: str, reuse,
                  inputs: Optional[torch.Tensor] = None) -> None:
-        if scope is not None:
-            check_scope_name(scope)
         self.frame = frame
-        self._name = _resolve_name(frame, scope, default_name, reuse)
+        name = frame.resolve_name(scope, default_name, reuse, arg="scope", who=default_name)
         device = inputs.device if isinstance(inputs, torch.Tensor) else None
-        self.entry = frame.push(self._name, reuse, device)
+        self.entry = frame.push(name, reuse, device)
         self.layer = None
         try:
             self.layer = self._existing()
@@ -171,13 +154,14 @@ class layer_scope:
         return self.entry.path
 
     def _existing(self) -> Optional[Layer]:
+        """The layer already at this scope, or None; raises by TF's reuse rule."""
         frame, entry = self.frame, self.entry
         node = frame.node_of(entry, create=False)
         path = entry.path
         if node is None:
             if not frame.building:
                 raise not_built_error(frame, path, "layer")
-            if entry.reuse is True:
+            if not frame.reuse_allows(path, entry.reuse, exists=False):
                 raise ValueError(
                     f"Variable {path}/weights does not exist: layer '{path}' was not created "
                     "before. Did you mean to set reuse=None or reuse=slim.AUTO_REUSE?"
@@ -188,30 +172,19 @@ class layer_scope:
                 f"scope '{path}' already holds variables or scopes that are not a layer; "
                 "give the layer a scope of its own"
             )
-        made_earlier_in_this_build = path in frame.created or frame.persistent
-        if entry.reuse is True or entry.reuse is AUTO_REUSE or not made_earlier_in_this_build:
-            return node
-        raise ValueError(
-            f"Variable {path}/weights already exists, disallowed: layer scope '{path}' is "
-            "used twice. Give each layer its own scope, or pass reuse=True to share it."
-        )
+        if not frame.reuse_allows(path, entry.reuse, exists=True):
+            raise ValueError(
+                f"Variable {path}/weights already exists, disallowed: layer scope '{path}' is "
+                "used twice. Give each layer its own scope, or pass reuse=True to share it."
+            )
+        return node
 
     def create(self, layer: Layer) -> Layer:
-        frame, entry = self.frame, self.entry
-        parent = frame.node_of(entry.parent, create=True)
-        for part in entry.parts[:-1]:
-            child = parent._modules.get(part)
-            if child is None:
-                child = Scope()
-                frame.add_node(parent, part, child)
-            parent = child
-        frame.add_node(parent, entry.parts[-1], layer)
-        entry.node = layer
-        frame.created.add(entry.path)
+        self.frame.attach(self.entry, layer)
         self.layer = layer
         return layer
 
-    def __enter__(self) -> "layer_scope":
+    def __enter__(self) -> "LayerScope":
         return self
 
     def __exit__(self, *exc) -> None:
@@ -248,15 +221,4 @@ def op_name(scope: Optional[str], default_name: str) -> str:
     the way TF names name scopes: ``MaxPool2D``, ``MaxPool2D_1``, ... within a
     call. It is the op's ``end_points`` key and the prefix of its errors."""
     frame = current_frame()
-    base = frame.top.join(scope or default_name)
-    used = frame.op_names
-    count = used.get(base)
-    if count is None:
-        used[base] = 1
-        return base
-    while f"{base}_{count}" in used:
-        count += 1
-    used[base] = count + 1
-    name = f"{base}_{count}"
-    used[name] = 1
-    return name
+    return frame.unique_op_name(frame.top.join(scope or default_name))

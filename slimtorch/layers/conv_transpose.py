@@ -30,9 +30,9 @@ import torch.nn.functional as F
 
 from ..arg_scope import add_arg_scope
 from ..initializers import xavier_initializer, zeros_initializer
+from ._conv_base import (ChannelsFirstLayer, as_tuple, channels_last_format, check_input,
+                         check_num_outputs, input_channels)
 from ._layer import call_layer, create_weights_and_biases
-from ._conv_base import (ChannelsFirstLayer, as_tuple, channels_last_format,
-                         check_input, check_num_outputs, input_channels)
 from .padding import check_padding
 
 __all__ = ["ConvolutionTranspose", "conv2d_transpose", "conv3d_transpose",

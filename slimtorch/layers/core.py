@@ -25,7 +25,7 @@ from ._layer import Layer, call_layer, create_weights_and_biases, op_name, resol
 __all__ = ["FullyConnected", "dropout", "flatten", "fully_connected", "softmax"]
 
 
-def feature_dim(inputs: torch.Tensor) -> int:
+def _feature_dim(inputs: torch.Tensor) -> int:
     """Index of the feature dimension (see the module docstring)."""
     return 1 if inputs.dim() >= 4 else inputs.dim() - 1
 
@@ -102,7 +102,7 @@ def _new_fully_connected(path, inputs, num_outputs, activation_fn) -> FullyConne
     if not isinstance(inputs, torch.Tensor) or inputs.dim() < 2:
         shape = list(inputs.shape) if isinstance(inputs, torch.Tensor) else type(inputs).__name__
         raise ValueError(f"{path}: fully_connected expects an input of rank >= 2, got {shape}")
-    return FullyConnected(path, inputs.shape[feature_dim(inputs)], num_outputs, activation_fn)
+    return FullyConnected(path, inputs.shape[_feature_dim(inputs)], num_outputs, activation_fn)
 
 
 @add_arg_scope
@@ -160,4 +160,4 @@ def softmax(logits: torch.Tensor, scope: Optional[str] = None) -> torch.Tensor:
     if logits.dim() < 2:
         raise ValueError(f"{op_name(scope, 'softmax')}: softmax expects rank >= 2, "
                          f"got {list(logits.shape)}")
-    return torch.softmax(logits, dim=feature_dim(logits))
+    return torch.softmax(logits, dim=_feature_dim(logits))

@@ -28,9 +28,9 @@ from ..scopes import variable_scope
 from ..utils import collect_named_outputs
 from ..variables import model_variable
 from ._activation import activate
-from ._layer import Layer, call_layer, op_name, variables_collections_for
 from ._conv_base import channels_last_format
-from .core import feature_dim, fully_connected
+from ._layer import Layer, call_layer, op_name, variables_collections_for
+from .core import _feature_dim, fully_connected
 
 __all__ = ["BiasAdd", "SpatialSoftmax", "bias_add", "elu", "linear", "maxout",
            "one_hot_encoding", "relu", "relu6", "scale_gradient", "spatial_softmax",
@@ -45,7 +45,7 @@ def _shape(inputs) -> object:
 def _channel_dim(inputs: torch.Tensor, data_format: Optional[str]) -> int:
     if data_format == "NHWC":  # TF: the last dim, whatever the rank
         return inputs.dim() - 1
-    return 1 if data_format == "NCHW" else feature_dim(inputs)
+    return 1 if data_format == "NCHW" else _feature_dim(inputs)
 
 
 class BiasAdd(Layer):

@@ -23,13 +23,12 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
+from .._layouts import depthwise_layout
 from ..arg_scope import add_arg_scope
 from ..initializers import xavier_initializer, zeros_initializer
-from ..layouts import depthwise_layout
 from ..variables import model_variable
+from ._conv_base import ChannelsFirstLayer, as_tuple, channels_last_format, check_input, input_channels
 from ._layer import call_layer, create_weights_and_biases, variables_collections_for
-from ._conv_base import (ChannelsFirstLayer, as_tuple, channels_last_format, check_input,
-                         input_channels)
 from .padding import check_padding, same_pad, same_pad_in_kernel, static_padding
 
 __all__ = ["ConvolutionInPlane", "SeparableConvolution2D", "conv2d_in_plane",

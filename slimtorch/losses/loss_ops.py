@@ -303,8 +303,8 @@ def log_loss(predictions, labels=None, weights=1.0, epsilon: float = 1e-7,
         0.59803
     """
     name = "log_loss"
-    p, l = _pair(name, predictions, labels)
-    losses = -l * torch.log(p + epsilon) - (1 - l) * torch.log(1 - p + epsilon)
+    p, y = _pair(name, predictions, labels)
+    losses = -y * torch.log(p + epsilon) - (1 - y) * torch.log(1 - p + epsilon)
     return _weighted_loss(name, losses, weights, torch.float32, loss_collection)
 
 
@@ -330,8 +330,8 @@ def hinge_loss(logits, labels=None, scope: Optional[str] = None) -> torch.Tensor
     """
     logits = _tensor(logits)
     dtype = _result_dtype(logits)
-    x, l = _pair("hinge_loss", logits, labels, "logits", "labels")
-    return torch.relu(1 - (2 * l - 1) * x).to(dtype)
+    x, y = _pair("hinge_loss", logits, labels, "logits", "labels")
+    return torch.relu(1 - (2 * y - 1) * x).to(dtype)
 
 
 def cosine_distance(predictions, labels=None, axis: Optional[int] = None, weights=1.0,

@@ -23,9 +23,8 @@ from .correlation import streaming_covariance, streaming_pearson_correlation
 from .mean import count, streaming_mean
 from .ranking import (sparse_recall_at_top_k, streaming_recall_at_k,
                       streaming_sparse_average_precision_at_k,
-                      streaming_sparse_average_precision_at_top_k,
-                      streaming_sparse_precision_at_k, streaming_sparse_precision_at_top_k,
-                      streaming_sparse_recall_at_k)
+                      streaming_sparse_average_precision_at_top_k, streaming_sparse_precision_at_k,
+                      streaming_sparse_precision_at_top_k, streaming_sparse_recall_at_k)
 from .regression import (streaming_mean_absolute_error, streaming_mean_cosine_distance,
                          streaming_mean_relative_error, streaming_mean_squared_error,
                          streaming_mean_tensor, streaming_percentage_less,
@@ -33,9 +32,8 @@ from .regression import (streaming_mean_absolute_error, streaming_mean_cosine_di
 from .thresholds import (streaming_false_negative_rate_at_thresholds,
                          streaming_false_negatives_at_thresholds,
                          streaming_false_positive_rate_at_thresholds,
-                         streaming_false_positives_at_thresholds,
-                         streaming_precision_at_thresholds, streaming_recall_at_thresholds,
-                         streaming_true_negatives_at_thresholds,
+                         streaming_false_positives_at_thresholds, streaming_precision_at_thresholds,
+                         streaming_recall_at_thresholds, streaming_true_negatives_at_thresholds,
                          streaming_true_positives_at_thresholds)
 
 __all__ = [

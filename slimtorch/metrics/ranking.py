@@ -17,8 +17,7 @@ from __future__ import annotations
 import torch
 
 from ._checks import as_tensor, broadcast_weights
-from ._topk import (average_precision, check_k, expand_labels, in_top_k, set_counts,
-                    top_k_indices)
+from ._topk import average_precision, check_k, expand_labels, in_top_k, set_counts, top_k_indices
 from .base import StreamingMetric, div_no_nan, start
 from .mean import Mean
 

@@ -34,7 +34,8 @@ def squeeze_spatial(net: torch.Tensor, name: str) -> torch.Tensor:
         >>> squeeze_spatial(torch.ones(2, 10, 2, 2), 'fc8/squeezed')
         Traceback (most recent call last):
         ...
-        ValueError: fc8/squeezed: cannot squeeze spatial dims of shape [2, 10, 2, 2]; expected a 1x1 map (use the net's default_image_size or spatial_squeeze=False)
+        ValueError: fc8/squeezed: cannot squeeze spatial dims of shape [2, 10, 2, 2]; expected a 1x1 map
+        (use the net's default_image_size or spatial_squeeze=False)
     """
     if net.dim() != 4 or net.shape[2] != 1 or net.shape[3] != 1:
         raise ValueError(f"{name}: cannot squeeze spatial dims of shape {list(net.shape)}; "

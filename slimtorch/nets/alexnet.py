@@ -111,3 +111,4 @@ def alexnet_v2(inputs: torch.Tensor, num_classes: Optional[int] = 1000, is_train
 
 
 alexnet_v2.default_image_size = 224
+alexnet_v2.input_channels = 3

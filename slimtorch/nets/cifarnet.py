@@ -124,3 +124,4 @@ def cifarnet(images: torch.Tensor, num_classes: Optional[int] = 10, is_training=
 
 
 cifarnet.default_image_size = 32
+cifarnet.input_channels = 3

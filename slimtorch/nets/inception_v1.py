@@ -30,8 +30,7 @@ from typing import Callable, Optional
 import torch
 
 from ..arg_scope import arg_scope
-from ..layers import (avg_pool2d, batch_norm, conv2d, dropout, fully_connected, max_pool2d,
-                      softmax)
+from ..layers import avg_pool2d, batch_norm, conv2d, dropout, fully_connected, max_pool2d, softmax
 from ..scopes import variable_scope
 from ._inception_blocks import (Mixed, check_final_endpoint, conv, logits_head, max_pool,
                                 run_stages, trunc_normal)
@@ -163,6 +162,7 @@ def inception_v1(inputs: torch.Tensor, num_classes: Optional[int] = 1000,
 
 
 inception_v1.default_image_size = 224
+inception_v1.input_channels = 3
 
 #: research/slim's ``inception_v1_arg_scope`` is ``inception_utils.inception_arg_scope``.
 inception_v1_arg_scope = inception_arg_scope

@@ -251,6 +251,7 @@ def inception_v3(inputs: torch.Tensor, num_classes: Optional[int] = 1000,
 
 
 inception_v3.default_image_size = 299
+inception_v3.input_channels = 3
 
 #: research/slim's ``inception_v3_arg_scope`` is ``inception_utils.inception_arg_scope``.
 inception_v3_arg_scope = inception_arg_scope

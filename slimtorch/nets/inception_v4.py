@@ -36,7 +36,8 @@ from ..scopes import variable_scope
 from . import inception_utils
 
 __all__ = ["block_inception_a", "block_reduction_a", "block_inception_b", "block_reduction_b",
-           "block_inception_c", "inception_v4_base", "inception_v4", "inception_v4_arg_scope"]
+           "block_inception_c", "check_min_input_size", "concat_branches", "inception_v4_base",
+           "inception_v4", "inception_v4_arg_scope"]
 
 conv2d, max_pool2d, avg_pool2d = layers.conv2d, layers.max_pool2d, layers.avg_pool2d
 
@@ -367,6 +368,7 @@ def inception_v4(inputs, num_classes=1001, is_training=None, dropout_keep_prob=0
 
 
 inception_v4.default_image_size = 299
+inception_v4.input_channels = 3
 
 #: research/slim's ``inception_v4_arg_scope`` is the shared Inception one.
 inception_v4_arg_scope = inception_utils.inception_arg_scope

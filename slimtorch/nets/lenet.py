@@ -78,7 +78,8 @@ def lenet(images: torch.Tensor, num_classes: Optional[int] = 10, is_training=Non
         ...     net = slim.Model(lenet).build((1, 1, 28, 28), device='meta')
         ...     logits, end_points = net(torch.empty(2, 1, 28, 28, device='meta'))
         >>> logits.shape, list(end_points)
-        (torch.Size([2, 10]), ['conv1', 'pool1', 'conv2', 'pool2', 'Flatten', 'fc3', 'dropout3', 'Logits', 'Predictions'])
+        (torch.Size([2, 10]),
+         ['conv1', 'pool1', 'conv2', 'pool2', 'Flatten', 'fc3', 'dropout3', 'Logits', 'Predictions'])
     """
     end_points = {}
     with variable_scope(scope, "LeNet", [images]):
@@ -100,3 +101,4 @@ def lenet(images: torch.Tensor, num_classes: Optional[int] = 10, is_training=Non
 
 
 lenet.default_image_size = 28
+lenet.input_channels = 1   # grey MNIST digits

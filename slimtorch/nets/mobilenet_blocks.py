@@ -32,8 +32,8 @@ slimtorch differences:
 from __future__ import annotations
 
 import contextlib
-import threading
 import functools
+import threading
 from collections import namedtuple
 from typing import Optional
 

@@ -27,6 +27,7 @@ slimtorch differences:
 from __future__ import annotations
 
 from collections import namedtuple
+
 import torch
 import torch.nn.functional as F
 
@@ -237,6 +238,7 @@ def mobilenet_v1(inputs: torch.Tensor, num_classes=1000, dropout_keep_prob: floa
 
 
 mobilenet_v1.default_image_size = 224
+mobilenet_v1.input_channels = 3
 
 
 mobilenet_v1_075 = wrapped_partial(mobilenet_v1, depth_multiplier=0.75)

@@ -145,6 +145,7 @@ def mobilenet(input_tensor: torch.Tensor, num_classes=1001, depth_multiplier: fl
 
 
 mobilenet.default_image_size = 224
+mobilenet.input_channels = 3
 
 # finegrain_classification_mode keeps the 1280-channel embedding for the
 # narrow variants.

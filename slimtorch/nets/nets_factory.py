@@ -1,8 +1,8 @@
 """Builds any zoo net by name, as research/slim's ``nets_factory`` does.
 
     >>> network_fn = get_network_fn('lenet', num_classes=10)
-    >>> network_fn.default_image_size
-    28
+    >>> network_fn.default_image_size, network_fn.input_channels
+    (28, 1)
     >>> logits, end_points = network_fn(torch.zeros(2, 1, 28, 28))
     >>> logits.shape, 'Predictions' in end_points
     (torch.Size([2, 10]), True)
@@ -32,7 +32,8 @@ import torch
 from ..arg_scope import arg_scope
 from ..model import Model
 
-__all__ = ["NetworkFn", "arg_scopes_map", "get_network_fn", "network_names", "networks_map"]
+__all__ = ["NetworkFn", "arg_scopes_map", "get_network_fn", "input_channels", "network_names",
+           "networks_map"]
 
 # name -> (module in slimtorch.nets, net function, arg_scope function)
 _NETWORKS = {
@@ -93,12 +94,35 @@ def network_names() -> list:
     return list(_NETWORKS)
 
 
+def input_channels(name: str) -> int:
+    """The image channels net ``name`` takes: 1 for LeNet (grey MNIST
+    digits), 3 (RGB) for the others. Each net function declares it as
+    ``input_channels``, beside ``default_image_size``.
+
+        >>> input_channels('lenet'), input_channels('vgg_16')
+        (1, 3)
+
+    Raises:
+        ValueError: for an unknown name.
+    """
+    _check_name(name)
+    return networks_map[name].input_channels
+
+
+def _check_name(name: str) -> None:
+    if name not in _NETWORKS:
+        known = ", ".join(sorted(_NETWORKS))
+        raise ValueError(f"Name of network unknown {name} (known: {known})")
+
+
 class NetworkFn(Model):
     """A zoo net as an ``nn.Module``: ``logits, end_points = network_fn(images)``.
 
     Attributes:
         name: the factory name (``'vgg_16'``).
         default_image_size: the input size the net was designed for.
+        input_channels: the image channels it takes (1 for LeNet, else 3),
+            so ``(batch, input_channels, size, size)`` is an input shape.
         num_classes: as given to :func:`get_network_fn`.
         memory_format: ``torch.channels_last`` by default (see ``slim.Model``):
             the fast layout on CPUs (oneDNN) and GPUs; set it to None before
@@ -117,6 +141,7 @@ class NetworkFn(Model):
         self.num_classes = num_classes
         self.weight_decay = weight_decay
         self.default_image_size = getattr(func, "default_image_size", None)
+        self.input_channels = getattr(func, "input_channels", None)
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, num_classes={self.num_classes}, {super().extra_repr()}"
@@ -142,9 +167,7 @@ def get_network_fn(name: str, num_classes, weight_decay: float = 0.0,
         ...
         ValueError: Name of network unknown vgg16 (known: alexnet_v2, cifarnet, ...)
     """
-    if name not in _NETWORKS:
-        known = ", ".join(sorted(_NETWORKS))
-        raise ValueError(f"Name of network unknown {name} (known: {known})")
+    _check_name(name)
     func, scope_fn = networks_map[name], arg_scopes_map[name]
     scope_kwargs = {"weight_decay": weight_decay}
     if "is_training" in inspect.signature(scope_fn).parameters:

@@ -111,3 +111,4 @@ def overfeat(inputs: torch.Tensor, num_classes: Optional[int] = 1000, is_trainin
 
 
 overfeat.default_image_size = 231
+overfeat.input_channels = 3

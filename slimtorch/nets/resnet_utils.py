@@ -33,7 +33,8 @@ from ..scopes import variable_scope
 from ..utils import collect_named_outputs, convert_collection_to_dict
 from ._utils import spatial_mean, squeeze_spatial
 
-__all__ = ["Block", "conv2d_same", "resnet_arg_scope", "stack_blocks_dense", "subsample"]
+__all__ = ["Block", "bottleneck_block", "conv2d_same", "resnet", "resnet_arg_scope",
+           "stack_blocks_dense", "standard_blocks", "subsample"]
 
 #: Units per block of the standard depths (research/slim's resnet_v*_N).
 STANDARD_UNITS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3), 200: (3, 24, 36, 3)}

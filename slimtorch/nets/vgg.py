@@ -35,7 +35,7 @@ from ..scopes import variable_scope
 from ..utils import convert_collection_to_dict
 from ._utils import spatial_mean, squeeze_spatial
 
-__all__ = ["vgg_arg_scope", "vgg_a", "vgg_16", "vgg_19", "vgg_d", "vgg_e"]
+__all__ = ["fully_convolutional_head", "vgg_arg_scope", "vgg_a", "vgg_16", "vgg_19", "vgg_d", "vgg_e"]
 
 # Output depth of the five conv blocks; the configurations differ only in how
 # many 3x3 convs each block repeats.
@@ -218,8 +218,11 @@ def vgg_19(inputs: torch.Tensor, num_classes: Optional[int] = 1000, is_training=
 
 
 vgg_a.default_image_size = 224
+vgg_a.input_channels = 3
 vgg_16.default_image_size = 224
+vgg_16.input_channels = 3
 vgg_19.default_image_size = 224
+vgg_19.input_channels = 3
 
 # research/slim's aliases: the configurations' letters in the paper.
 vgg_d = vgg_16

@@ -16,10 +16,9 @@ computed (restart counts, shared-prefix lengths, block handles that lie).
 
 from __future__ import annotations
 
-from slimtorch.checkpoint._sstable import MAGIC, Table, snappy_decompress
-from slimtorch.checkpoint.crc32c import masked_crc32c
-
 from fuzzing.byte_ops import mutate_bytes
+from slimtorch._io.crc32c import masked_crc32c
+from slimtorch.checkpoint._sstable import MAGIC, Table, snappy_decompress
 
 __all__ = ["build_table", "read_entries", "snappy_compress", "snappy_decompress"]
 

@@ -28,16 +28,14 @@ import time
 import tracemalloc
 from typing import NamedTuple
 
+from fuzzing.safetensors_mutators import SAFETENSORS_OPS
+from fuzzing.sample import Sample
+from fuzzing.tf_mutators import V1_OPS, V2_OPS
+from fuzzing.tfrecord_mutators import TFRECORD_OPS
 from slimtorch.checkpoint import CheckpointError, load_checkpoint
 from slimtorch.checkpoint.tf_bundle import TFBundleReader
 from slimtorch.checkpoint.tf_v1 import TFV1Reader
-from slimtorch.data import (TFRecordError, decode_example, iter_tfrecord, read_record_at,
-                            scan_record_offsets)
-
-from fuzzing.sample import Sample
-from fuzzing.safetensors_mutators import SAFETENSORS_OPS
-from fuzzing.tf_mutators import V1_OPS, V2_OPS
-from fuzzing.tfrecord_mutators import TFRECORD_OPS
+from slimtorch.data import TFRecordError, decode_example, iter_tfrecord, read_record_at, scan_record_offsets
 
 __all__ = ["DOCUMENTED", "FORMATS", "LIMIT_BYTES", "LIMIT_SECONDS", "LimitExceeded",
            "Outcome", "STRUCTURE_OPS", "Workdir", "load_seeds", "run_input"]
@@ -75,7 +73,7 @@ class Outcome(NamedTuple):
     peak_bytes: int
 
 
-class LimitExceeded(AssertionError):
+class LimitExceeded(AssertionError):  # noqa: N818 (reads as the finding it reports)
     """An input took longer than LIMIT_SECONDS or allocated over LIMIT_BYTES."""
 
 
@@ -139,7 +137,7 @@ def _read_checkpoint(reader, errors: list, documented: tuple) -> None:
         except documented as error:  # one bad tensor: read the others anyway
             errors.append(type(error).__name__)
     try:
-        reader.global_step
+        _ = reader.global_step
     except documented as error:
         errors.append(type(error).__name__)
     try:

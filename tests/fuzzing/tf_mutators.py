@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import re
 
-from slimtorch.checkpoint._wire import parse_bundle_entry
-from slimtorch.checkpoint.crc32c import masked_crc32c
-
 from fuzzing import protobuf_tree
 from fuzzing.byte_ops import mutate_bytes, random_bytes
 from fuzzing.sstable_writer import build_table, read_entries
+from slimtorch._io.crc32c import masked_crc32c
+from slimtorch.checkpoint._wire import parse_bundle_entry
 
 __all__ = ["V1_OPS", "V2_OPS"]
 

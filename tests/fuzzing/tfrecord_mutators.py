@@ -17,10 +17,9 @@ import gzip
 import struct
 import zlib
 
-from slimtorch.checkpoint.crc32c import masked_crc32c
-
 from fuzzing import protobuf_tree
 from fuzzing.byte_ops import INTERESTING, mutate_bytes, random_bytes
+from slimtorch._io.crc32c import masked_crc32c
 
 __all__ = ["TFRECORD_OPS", "compress", "frame", "split"]
 

@@ -33,7 +33,8 @@ def check_image(image: torch.Tensor, caller: str) -> torch.Tensor:
         >>> check_image(torch.zeros(32, 32, 3), 'vgg')
         Traceback (most recent call last):
         ...
-        ValueError: vgg: expected an image [channels, height, width], ... looks channels-last ...; pass image.permute(2, 0, 1)
+        ValueError: vgg: expected an image [channels, height, width], ... looks channels-last ...;
+        pass image.permute(2, 0, 1)
     """
     if not isinstance(image, torch.Tensor):
         raise TypeError(f"{caller}: expected the image as a torch.Tensor [channels, height, width], "

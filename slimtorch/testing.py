@@ -1,4 +1,8 @@
-"""Deterministic random weights, by variable name, in TF layout.
+"""Helpers for tests and parity scripts: deterministic random weights, by
+variable name, in TF layout; fixed random inputs; relative errors.
+
+Nothing in the library uses this module; the tests, ``scripts/`` and the TF
+fixture generators do (``tests/golden`` was made with these values).
 
 Parity checks need TF-Slim and slimtorch to run with the same weights. Instead
 of shipping a checkpoint, both sides draw each variable from a generator seeded

@@ -1,8 +1,8 @@
-"""CRC-32C (Castagnoli), the checksum of TensorFlow checkpoints and SSTables.
+"""CRC-32C (Castagnoli), the checksum of TensorFlow checkpoints, SSTables and TFRecords.
 
 TensorFlow stores every checksum *masked* (rotated and offset) because
 "it is problematic to compute the CRC of a string that contains embedded
-CRCs" (``tsl/lib/hash/crc32c.h``). Reading a checkpoint therefore needs
+CRCs" (``tsl/lib/hash/crc32c.h``). Reading them therefore needs
 ``crc32c`` and ``unmask``:
 
     >>> hex(crc32c(b"123456789"))

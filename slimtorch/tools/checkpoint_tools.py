@@ -13,11 +13,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..checkpoint.errors import CheckpointError
+from ..checkpoint.readers import load_checkpoint
+from ..checkpoint.safetensors_store import SafetensorsReader, save_checkpoint
+from ..checkpoint.torch_file import TorchFileReader
+from ..nets import nets_factory
 from .compat import compare_with_reader
-from .errors import CheckpointError
-from .readers import load_checkpoint
-from .safetensors_store import SafetensorsReader, save_checkpoint
-from .torch_file import TorchFileReader
 from .torchvision_names import from_torchvision, torchvision_num_classes
 
 __all__ = ["build_zoo_net", "check_checkpoint", "convert_checkpoint", "inspect_checkpoint"]
@@ -61,13 +62,11 @@ def build_zoo_net(net: str, num_classes=None, reference=None):
     """Zoo net ``net`` built on the meta device. With ``num_classes=None`` the
     class count is read from ``reference`` ({name: shape}) if it holds the
     net's final logits biases, else 1000."""
-    from ..nets import nets_factory
 
     def build(classes):
         network_fn = nets_factory.get_network_fn(net, classes)
         size = network_fn.default_image_size
-        channels = 1 if net == "lenet" else 3
-        return network_fn.build((1, channels, size, size), device="meta")
+        return network_fn.build((1, network_fn.input_channels, size, size), device="meta")
 
     model = build(num_classes or 1000)
     if num_classes is None and reference:

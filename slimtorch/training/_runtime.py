@@ -10,8 +10,11 @@ from typing import Optional
 
 import torch
 
-from . import distributed
-from .graph import get_default_graph
+from .. import distributed
+from ..graph import get_default_graph
+
+__all__ = ["device_type", "move_variables", "place", "prefetch_to_device", "progress_bar",
+           "to_device"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +37,7 @@ def place(device, data, seed):
 def move_variables(device: Optional[torch.device] = None, memory_format=None) -> None:
     """Moves every module holding a variable of the default graph to ``device``
     (and/or ``memory_format``, for 4-D variables)."""
-    modules = {id(r.module): r.module for r in get_default_graph().records()}
-    for module in modules.values():
+    for module in get_default_graph().modules():
         if device is not None:
             module.to(device)
         if memory_format is not None:

@@ -34,7 +34,7 @@ from typing import Mapping
 
 import torch
 
-from .errors import CheckpointError
+from ..checkpoint.errors import CheckpointError
 
 __all__ = ["TORCHVISION_NETS", "from_torchvision", "torchvision_num_classes", "inception_v3_from_torchvision",
            "resnet_v1_from_torchvision", "vgg_from_torchvision"]

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..layouts import IDENTITY
-from .readers import load_checkpoint
-from .restore import _find, model_shape
+from .._layouts import IDENTITY
+from ..checkpoint.readers import load_checkpoint
+from ..checkpoint.restore import checkpoint_key, model_shape
 
 __all__ = ["CompatibilityReport", "compare_checkpoint", "compare_with_reader"]
 
@@ -62,7 +62,7 @@ def compare_with_reader(model, reader) -> CompatibilityReport:
     shapes = reader.get_variable_to_shape_map()
     matched, missing, mismatched, used = [], [], [], set()
     for name, var, layout in entries:
-        key = _find(reader, name)
+        key = checkpoint_key(reader, name)
         if key is None:
             missing.append((name, list(var.shape)))
             continue

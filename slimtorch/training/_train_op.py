@@ -23,11 +23,12 @@ from typing import Callable, Mapping, Optional, Sequence
 
 import torch
 
-from . import distributed, runtime
-from .ddp_step import wrap_train_step
-from .graph import GraphKeys, Variable, get_default_graph
-from .model import dry_run
-from .variables import get_or_create_global_step, get_trainable_variables
+from .. import distributed
+from ..graph import GraphKeys, Variable, get_default_graph
+from ..model import dry_run
+from ..variables import get_or_create_global_step, get_trainable_variables
+from ._ddp_step import wrap_train_step
+from ._runtime import device_type, move_variables
 
 __all__ = ["TrainOp", "clip_gradient_norms", "create_train_op", "multiply_gradients",
            "variables_to_train"]
@@ -35,6 +36,7 @@ __all__ = ["TrainOp", "clip_gradient_norms", "create_train_op", "multiply_gradie
 logger = logging.getLogger(__name__)
 
 _USE_GLOBAL_STEP = object()
+
 
 def multiply_gradients(grads_and_vars, gradient_multipliers: Mapping) -> list:
     """Scales gradients: ``gradient_multipliers`` maps a variable or its name
@@ -160,18 +162,18 @@ class TrainOp:
         with dry_run(), torch.no_grad():
             self._run_loss(batch)
         if device is not None:
-            runtime.move_variables(torch.device(device))
+            move_variables(torch.device(device))
         self._ensure_optimizer()
         return self
 
     def _run_loss(self, batch) -> torch.Tensor:
-        collections = get_default_graph()._collections
-        collections.pop(GraphKeys.LOSSES, None)   # losses belong to this step only
+        graph = get_default_graph()
+        graph.pop_collection(GraphKeys.LOSSES)   # losses belong to this step only
         loss = self.loss_fn(batch)
         if loss is None:
-            from .losses import get_total_loss
+            from ..losses import get_total_loss
             loss = get_total_loss()
-        self.last_losses = [x.detach() for x in collections.pop(GraphKeys.LOSSES, [])
+        self.last_losses = [x.detach() for x in graph.pop_collection(GraphKeys.LOSSES)
                             if isinstance(x, torch.Tensor)]
         return loss
 
@@ -194,14 +196,14 @@ class TrainOp:
         if self.mixed_precision == "fp16" and self.scaler is None:
             self.scaler = torch.amp.GradScaler(variables[0].device.type)
         if self.moving_average_decay and self.moving_average is None:
-            from .optimization import ExponentialMovingAverage
+            from ..optimization import ExponentialMovingAverage
             self.moving_average = ExponentialMovingAverage(variables, self.moving_average_decay)
 
     def _autocast(self, batch):
         if self.mixed_precision is None:
             return contextlib.nullcontext()
         dtype = torch.bfloat16 if self.mixed_precision == "bf16" else torch.float16
-        return torch.autocast(runtime.device_type(batch), dtype=dtype)
+        return torch.autocast(device_type(batch), dtype=dtype)
 
     def __call__(self, batch) -> torch.Tensor:
         """One step: loss, backward and (every ``gradient_accumulation_steps``
@@ -259,7 +261,7 @@ class TrainOp:
         if self.dist.enabled:   # before unscaling, so every rank skips the same fp16 steps
             self._average_gradients()
         if self.learning_rate is not None:
-            from .optimization import set_learning_rate
+            from ..optimization import set_learning_rate
             rate = self.learning_rate(int(step) if step is not None else 0) \
                 if callable(self.learning_rate) else self.learning_rate
             set_learning_rate(self.optimizer, rate)
@@ -284,7 +286,6 @@ class TrainOp:
                 step.add_(1)
         if self.moving_average is not None:
             self.moving_average.update(num_updates=int(step) if step is not None else None)
-
 
     def _average_gradients(self) -> None:
         """Without DDP: averages now. With DDP the backward pass has averaged

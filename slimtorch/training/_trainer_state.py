@@ -1,5 +1,7 @@
-"""A trainer's state as ``{name: tensor}`` plus ``{str: str}`` metadata: what a
-safetensors companion file can hold, so that resuming never unpickles.
+"""A trainer's state, saved beside each checkpoint's weights and restored on
+resume: :class:`TrainerState`, and its file format, ``{name: tensor}`` plus
+``{str: str}`` metadata: what a safetensors companion file can hold, so that
+resuming never unpickles.
 
 What is saved, and under which names:
 
@@ -15,6 +17,8 @@ What is saved, and under which names:
 * a ``torch.amp.GradScaler``'s state (JSON);
 * ``extra``: anything small the trainer wants back (global step, data
   position, ...): JSON values, or tensors stored as ``extra/<key>``.
+
+The format by hand (:class:`TrainerState` does this for a train op):
 
     >>> w = torch.nn.Parameter(torch.ones(2))
     >>> opt = torch.optim.Adam([w], lr=0.1)
@@ -34,7 +38,9 @@ before the next step (``CheckpointManager.save`` copies them to CPU).
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import random
 import warnings
 from typing import Any, Mapping, Optional
@@ -42,7 +48,10 @@ from typing import Any, Mapping, Optional
 import numpy as np
 import torch
 
-__all__ = ["TRAINER_STATE_VERSION", "flatten_trainer_state", "restore_trainer_state"]
+from ..checkpoint import load_checkpoint, trainer_state_path
+
+__all__ = ["TRAINER_STATE_VERSION", "TrainerState", "flatten_trainer_state",
+           "restore_trainer_state"]
 
 TRAINER_STATE_VERSION = "1"
 _META = "trainer_state/"  # every metadata key this module writes starts with this
@@ -278,3 +287,111 @@ def _restore_rng(tensors, saved: dict) -> None:
     if internal is not None and "python" in saved:
         version, gauss_next = saved["python"]
         random.setstate((version, tuple(int(x) for x in internal.tolist()), gauss_next))
+
+
+class TrainerState:
+    """What ``slim.learning.train`` keeps of a run beside its weights (the
+    optimizer and gradient-scaler state, the random generators, the steps
+    skipped for a non-finite loss, and ``extra``: the data position), as one
+    object: captured from a train op and saved with the weights, read back
+    from a checkpoint and restored into a rebuilt train op.
+
+    The companion file is read once, by :meth:`load`. What the trainer needs
+    before its models exist (:attr:`extra`, :attr:`torch_rng`: where the data
+    stream resumes) is looked at without restoring anything; :meth:`restore`
+    applies the rest once the train op is built.
+
+        >>> import tempfile
+        >>> net = slim.Model(lambda x: slim.fully_connected(x, 1, scope='fc'))
+        >>> def loss_fn(batch):
+        ...     slim.losses.add_loss(net(batch).pow(2).mean())
+        >>> train_op = slim.learning.create_train_op(loss_fn, lambda p: torch.optim.Adam(p, lr=0.1))
+        >>> _ = train_op(torch.ones(4, 3))
+        >>> manager = slim.checkpoint.CheckpointManager(tempfile.mkdtemp())
+        >>> state = TrainerState.capture(train_op, {'data_position': 1})
+        >>> path = state.save(manager, net.named_variables(), global_step=1)
+        >>> resumed = TrainerState.load(path)
+        >>> resumed.extra
+        {'data_position': 1, 'skipped_steps': 0}
+        >>> fresh = slim.learning.create_train_op(loss_fn, lambda p: torch.optim.Adam(p, lr=0.5))
+        >>> _ = fresh.build(torch.ones(4, 3))
+        >>> _ = resumed.restore(fresh)
+        >>> fresh.optimizer.param_groups[0]['lr']
+        0.1
+
+    Args:
+        tensors, metadata: the format (:func:`flatten_trainer_state`'s result).
+    """
+
+    def __init__(self, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str]) -> None:
+        self.tensors = dict(tensors)
+        self.metadata = dict(metadata)
+
+    @classmethod
+    def capture(cls, train_op, extra: Optional[Mapping[str, Any]] = None) -> "TrainerState":
+        """``train_op``'s state now (a built ``TrainOp``: its optimizer, the
+        variables it trains, its scaler and skipped-step count), every random
+        generator, and ``extra``. The tensors are live state, not copies:
+        save before the next step."""
+        named = {v.name: v for v in train_op.variables_to_train}
+        extra = dict(extra or {}, skipped_steps=train_op.skipped_steps)
+        return cls(*flatten_trainer_state(train_op.optimizer, named, extra,
+                                          scaler=train_op.scaler))
+
+    def save(self, manager, weights: Mapping[str, torch.Tensor], global_step: int) -> str:
+        """Writes ``weights`` with this state as their companion, checkpoint
+        ``global_step`` of ``manager`` (a ``slim.checkpoint.CheckpointManager``,
+        which commits the companion first: a checkpoint it names always has
+        its state); returns the weights file's path.
+
+        Raises:
+            OSError: see ``CheckpointManager.save``.
+        """
+        return manager.save(weights, global_step, trainer_state=self.tensors,
+                            trainer_metadata=self.metadata)
+
+    @classmethod
+    def load(cls, checkpoint_path: str) -> Optional["TrainerState"]:
+        """The state saved with the weights file ``checkpoint_path`` (in its
+        companion, ``slim.checkpoint.trainer_state_path(checkpoint_path)``),
+        read in one pass; None if the checkpoint has none.
+
+        Raises:
+            ValueError: the companion holds no slimtorch trainer state.
+        """
+        companion = trainer_state_path(checkpoint_path)
+        if not os.path.exists(companion):
+            return None
+        with load_checkpoint(companion) as reader:
+            tensors = {k: reader.get_torch_tensor(k) for k in reader.get_variable_to_shape_map()}
+            metadata = dict(reader.metadata)
+        state = cls(tensors, metadata)
+        _ = state.extra   # a foreign file fails here, before any model is built
+        return state
+
+    @functools.cached_property
+    def extra(self) -> dict:
+        """The saved ``extra`` (data position, ``skipped_steps``, ...),
+        looked at without restoring anything."""
+        return restore_trainer_state(None, {}, self.tensors, self.metadata, rng=False)
+
+    @property
+    def torch_rng(self) -> Optional[torch.Tensor]:
+        """The saved state of torch's generator (None if none was saved),
+        without setting it: the resumed data stream starts its epoch from it."""
+        state = self.tensors.get(_RNG + "torch")
+        return state.to(torch.uint8) if state is not None else None
+
+    def restore(self, train_op) -> dict:
+        """Restores ``train_op``'s optimizer (matched by variable name; build
+        the train op first), gradient scaler and skipped-step count, and
+        every saved random generator; returns :attr:`extra`.
+
+        Raises:
+            ValueError: another optimizer class, or other variables to train.
+        """
+        named = {v.name: v for v in train_op.variables_to_train}
+        extra = restore_trainer_state(train_op.optimizer, named, self.tensors, self.metadata,
+                                      scaler=train_op.scaler)
+        train_op.skipped_steps = int(extra.get("skipped_steps", 0))
+        return extra

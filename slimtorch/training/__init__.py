@@ -1,0 +1,36 @@
+"""Internals of the trainer; the public entry point is ``slim.learning``.
+
+What ``slim.learning.train`` and ``slim.evaluation`` are made of, one idea a
+module (each private; import the names from here):
+
+* ``create_train_op`` / :class:`TrainOp`: one optimization step per call
+  (``slim.learning`` re-exports them);
+* :class:`StepModule` / :func:`wrap_train_step`: DistributedDataParallel
+  around a whole step, whatever models it calls;
+* :class:`ResumableBatches`: the batch stream a checkpoint resumes exactly;
+* :class:`TrainerState`: what a checkpoint holds beside the weights
+  (optimizer, random generators, data position), saved and restored as one
+  object; :func:`flatten_trainer_state` / :func:`restore_trainer_state` are
+  its file format;
+* :func:`place`, :func:`prefetch_to_device`, :func:`progress_bar`, ...:
+  where a run happens (torchrun context, device, batches moved there).
+"""
+
+from ._ddp_step import StepModule, wrap_train_step
+from ._resumable_batches import ResumableBatches
+from ._runtime import device_type, move_variables, place, prefetch_to_device, progress_bar, to_device
+from ._train_op import TrainOp, clip_gradient_norms, create_train_op, multiply_gradients, variables_to_train
+from ._trainer_state import TRAINER_STATE_VERSION, TrainerState, flatten_trainer_state, restore_trainer_state
+
+__all__ = [
+    # the train op (re-exported by slim.learning)
+    "TrainOp", "clip_gradient_norms", "create_train_op", "multiply_gradients",
+    "variables_to_train",
+    # DDP around a step
+    "StepModule", "wrap_train_step",
+    # resuming: the batch stream and the trainer state
+    "ResumableBatches", "TRAINER_STATE_VERSION", "TrainerState", "flatten_trainer_state",
+    "restore_trainer_state",
+    # where a run happens
+    "device_type", "move_variables", "place", "prefetch_to_device", "progress_bar", "to_device",
+]
