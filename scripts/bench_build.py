@@ -38,7 +38,8 @@ def rss():
 net = nets_factory.get_network_fn(sys.argv[1], 1000)
 torch.zeros(1, device='meta') + 1          # torch's one-time imports, before the baseline
 base = rss()
-net.build((1, 3, 224, 224), device='meta').materialize('cpu')
+size = net.default_image_size
+net.build((1, net.input_channels, size, size), device='meta').materialize('cpu')
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024   # Linux: KiB
 params = sum(p.numel() * p.element_size() for p in net.parameters())
 print(base, peak, params)

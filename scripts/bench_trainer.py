@@ -3,8 +3,10 @@
 Both loops train the same built model (CifarNet from the zoo, batch 32 of
 32x32 images, synthetic data) with SGD on the same batches; the plain loop is
 forward, ``F.cross_entropy``, backward, step. ``train`` runs at its defaults
-(a log line every step through ``logging``, checkpoints every 600 s, so only
-its final checkpoint, which is timed too). Runs alternate; the median of
+(a log line every step through ``logging``, formatted and written to
+``/dev/null`` so that a terminal's speed does not count; checkpoints every
+600 s, so only its final checkpoint, which is timed too; summaries at the
+first and last step, TensorBoard permitting). Runs alternate; the median of
 ``--repeats`` per-step times is printed with the ratio.
 
     python scripts/bench_trainer.py [--steps 30] [--repeats 5]
@@ -13,6 +15,8 @@ its final checkpoint, which is timed too). Runs alternate; the median of
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import shutil
 import statistics
 import tempfile
@@ -38,6 +42,11 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
     data = make_data(args.steps, args.batch)
+    package = logging.getLogger("slimtorch")
+    sink = logging.StreamHandler(open(os.devnull, "w"))   # closed below
+    level = package.level
+    package.addHandler(sink)
+    package.setLevel(logging.INFO)
 
     network_fn = nets_factory.get_network_fn("cifarnet", 10, is_training=True)
     network_fn.build((1, 3, 32, 32))
@@ -77,6 +86,9 @@ def main(argv=None):
             start = time.perf_counter()
             fn()
             times[name].append((time.perf_counter() - start) / args.steps)
+    package.removeHandler(sink)
+    package.setLevel(level)
+    sink.stream.close()
     base = statistics.median(times["plain PyTorch loop"])
     print(f"CifarNet, batch {args.batch}, {args.steps} steps per run, median of {args.repeats}, "
           f"{torch.get_num_threads()} threads")

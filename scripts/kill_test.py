@@ -24,6 +24,7 @@ directory holds exactly the kept checkpoints (no unfinished write, no
 orphaned file).
 
     python scripts/kill_test.py [--kills 20] [--seed 0] [--start-method spawn]
+    python scripts/kill_test.py --job LOGDIR --steps 40 [--step-delay 0.02]   # one job
 
 Each job runs in a new process; with ``--start-method forkserver`` (the
 default) new processes fork from one that has imported torch already, so a
@@ -39,6 +40,7 @@ import multiprocessing
 import os
 import random
 import re
+import sys
 import tempfile
 import time
 from typing import Optional
@@ -82,9 +84,12 @@ def _slow_down_commits(seconds: float) -> None:
 
 
 def train_job(logdir: str, steps: int, log_path: str, write_delay: float = 0.0,
-              max_to_keep: int = 3) -> None:
+              max_to_keep: int = 3, save_interval_steps: int = 1, step_delay: float = 0.0,
+              log_every_n_steps: int = 0) -> None:
     """Trains the job for ``steps`` global steps in ``logdir`` (resuming if it
-    holds a checkpoint), checkpointing every step; logs to ``log_path``."""
+    holds a checkpoint), checkpointing every ``save_interval_steps``; logs to
+    ``log_path``. ``step_delay`` seconds of sleep a step give a signal sent
+    from outside time to land mid-run (``tests/test_train_interrupts.py``)."""
     import slimtorch as slim
 
     torch.set_num_threads(1)   # the same arithmetic in every process (CPU kernels are
@@ -99,14 +104,18 @@ def train_job(logdir: str, steps: int, log_path: str, write_delay: float = 0.0,
 
     def total_loss(batch):
         images, labels = batch
+        if step_delay:
+            time.sleep(step_delay)
         slim.losses.sparse_softmax_cross_entropy(model(images), labels)
     train_op = slim.learning.create_train_op(
         total_loss, lambda params: torch.optim.SGD(params, lr=0.05, momentum=0.9))
     slim.learning.train(train_op, logdir, synthetic_batches(), number_of_steps=steps,
-                        save_interval_steps=1, max_to_keep=max_to_keep, log_every_n_steps=0,
-                        save_summaries_secs=0, device=None, seed=7)
-    logging.getLogger("slimtorch").info("job finished at global step %d",
-                                        int(slim.get_global_step()))
+                        save_interval_steps=save_interval_steps, max_to_keep=max_to_keep,
+                        log_every_n_steps=log_every_n_steps, save_summaries_secs=0, device=None,
+                        seed=7)
+    step = slim.get_global_step()   # None: the run was finished already, nothing was built
+    logging.getLogger("slimtorch").info("job finished at global step %s",
+                                        int(step) if step is not None else "(finished before)")
 
 
 # -- the driver --------------------------------------------------------------------------
@@ -318,18 +327,42 @@ def summary(stats: dict) -> str:
     ])
 
 
+def job_command(logdir: str, steps: int, log_path: str, **options) -> list:
+    """The command line that runs :func:`train_job` in a process of its own
+    (``options``: its keyword arguments), for tests that signal it."""
+    command = [sys.executable, os.path.abspath(__file__), "--job", logdir, "--steps", str(steps),
+               "--log", log_path]
+    for name, value in options.items():
+        command += [f"--{name.replace('_', '-')}", str(value)]
+    return command
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=None,
                         help="global steps of the job (default 30 + 8 per kill)")
-    parser.add_argument("--write-delay", type=float, default=0.01,
-                        help="seconds the job sleeps before committing each file")
+    parser.add_argument("--write-delay", type=float, default=None,
+                        help="seconds the job sleeps before committing each file (default: 0.01 "
+                             "in the kill test, 0 with --job)")
     parser.add_argument("--start-method", choices=["forkserver", "spawn"], default="forkserver")
     parser.add_argument("--workdir", default=None, help="keep the runs here (default: a temp dir)")
+    job = parser.add_argument_group("one job, no kills (what the tests of Ctrl-C and SIGTERM "
+                                    "run in a process of its own)")
+    job.add_argument("--job", metavar="LOGDIR", help="train the job in LOGDIR for --steps and exit")
+    job.add_argument("--log", default=os.devnull, help="the job's log file")
+    job.add_argument("--max-to-keep", type=int, default=3)
+    job.add_argument("--save-interval-steps", type=int, default=1)
+    job.add_argument("--step-delay", type=float, default=0.0)
+    job.add_argument("--log-every-n-steps", type=int, default=0)
     args = parser.parse_args(argv)
-    stats = run_kill_test(args.kills, args.seed, args.steps, args.write_delay,
+    if args.job:
+        train_job(args.job, args.steps or 30, args.log, args.write_delay or 0.0, args.max_to_keep,
+                  args.save_interval_steps, args.step_delay, args.log_every_n_steps)
+        return
+    stats = run_kill_test(args.kills, args.seed, args.steps,
+                          0.01 if args.write_delay is None else args.write_delay,
                           start_method=args.start_method, workdir=args.workdir)
     print(summary(stats))
 

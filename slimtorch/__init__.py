@@ -24,7 +24,7 @@ from .initializers import (constant_initializer, ones_initializer, random_normal
                            variance_scaling_initializer, xavier_initializer,
                            xavier_initializer_conv2d, zeros_initializer)
 from .layers import *  # noqa: F401,F403  (the names in layers.__all__, exported below)
-from .model import Model, slim_name_to_state_dict_key, state_dict_key_to_slim_name
+from .model import InputSpec, Model, slim_name_to_state_dict_key, state_dict_key_to_slim_name
 from .regularizers import l1_l2_regularizer, l1_regularizer, l2_regularizer, sum_regularizer
 from .scopes import AUTO_REUSE, VariableScope, get_variable_scope, variable_scope
 from .variables import (NotBuiltError, add_model_variable, add_to_collection, create_global_step,
@@ -39,7 +39,7 @@ __all__ = [
     "ScopedArgumentError", "add_arg_scope", "arg_scope", "arg_scope_func_key",
     "arg_scoped_arguments", "current_arg_scope", "has_arg_scope",
     # graph, scopes, model
-    "AUTO_REUSE", "Graph", "GraphKeys", "Model", "NotBuiltError", "Variable", "VariableScope",
+    "AUTO_REUSE", "Graph", "GraphKeys", "InputSpec", "Model", "NotBuiltError", "Variable", "VariableScope",
     "get_default_graph", "get_variable_scope", "reset_default_graph",
     "slim_name_to_state_dict_key", "state_dict_key_to_slim_name", "variable_scope",
     # variables

@@ -34,14 +34,28 @@ Each evaluation resets every metric of the graph first (TF re-runs
 ``local_variables_initializer``), puts the models in eval mode and runs
 without gradients. Under ``torchrun`` the data is sharded, metric values are
 reduced over the ranks, and only rank 0 writes summaries and prints.
+
+TF-Slim's signatures, with the session target first
+(``evaluation_loop('local', checkpoint_dir, logdir, data=..., ...)``), work
+too: ``master`` is ignored (noted once in the log), and the batches, which
+TF read from its graph, come as ``data=``.
+
+Ctrl-C (SIGINT) or SIGTERM stops an evaluation between batches, or a wait for
+the next checkpoint, at once: it prints one line (``evaluation interrupted at
+<checkpoint>; <n> checkpoints evaluated``) and raises
+:class:`slimtorch.training.Interrupted`, a ``SystemExit`` with code 130 or 143,
+so a script ends without a traceback.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import itertools
 import logging
 import os
 import re
+import sys
 import time
 from typing import Callable, Iterable, Iterator, Mapping, Optional, Union
 
@@ -60,6 +74,8 @@ __all__ = ["checkpoints_iterator", "evaluate_once", "evaluation_loop", "wait_for
 logger = logging.getLogger(__name__)
 
 _USE_DEFAULT = object()
+_CUT_SHORT = object()   # what _evaluate returns when a signal stopped it
+_SLEEP_SLICE = 0.1      # seconds: how soon a wait notices a signal
 
 
 def wait_for_new_checkpoint(checkpoint_dir: str, last_checkpoint: Optional[str] = None,
@@ -73,6 +89,13 @@ def wait_for_new_checkpoint(checkpoint_dir: str, last_checkpoint: Optional[str] 
         >>> wait_for_new_checkpoint(tempfile.mkdtemp(), timeout=0) is None
         True
     """
+    return _wait_for_new_checkpoint(checkpoint_dir, last_checkpoint, seconds_to_sleep, timeout)
+
+
+def _wait_for_new_checkpoint(checkpoint_dir, last_checkpoint, seconds_to_sleep, timeout,
+                             catcher=None) -> Optional[str]:
+    """:func:`wait_for_new_checkpoint`, which also gives up (None) as soon as
+    ``catcher`` (a ``SignalCatcher``) has caught a signal."""
     stop_time = time.monotonic() + timeout if timeout is not None else None
     while True:
         path = latest_checkpoint(checkpoint_dir)
@@ -80,7 +103,24 @@ def wait_for_new_checkpoint(checkpoint_dir: str, last_checkpoint: Optional[str] 
             return path
         if stop_time is not None and time.monotonic() + seconds_to_sleep > stop_time:
             return None
-        time.sleep(seconds_to_sleep)
+        if not _sleep(seconds_to_sleep, catcher):
+            return None
+
+
+def _sleep(seconds: float, catcher) -> bool:
+    """``time.sleep(seconds)``, cut short once ``catcher`` has a signal (a
+    signal handler that only sets a flag does not end ``time.sleep``: Python
+    resumes it); False when cut short."""
+    if catcher is None:
+        time.sleep(seconds)
+        return True
+    end = time.monotonic() + seconds
+    while catcher.received is None:
+        remaining = end - time.monotonic()
+        if remaining <= 0:
+            return True
+        time.sleep(min(remaining, _SLEEP_SLICE))
+    return False
 
 
 def checkpoints_iterator(checkpoint_dir: str, min_interval_secs: float = 0,
@@ -99,10 +139,19 @@ def checkpoints_iterator(checkpoint_dir: str, min_interval_secs: float = 0,
         >>> list(checkpoints_iterator(tempfile.mkdtemp(), timeout=0))
         []
     """
+    return _checkpoints(checkpoint_dir, min_interval_secs, timeout, timeout_fn, seconds_to_sleep)
+
+
+def _checkpoints(checkpoint_dir, min_interval_secs, timeout, timeout_fn, seconds_to_sleep=1,
+                 catcher=None) -> Iterator[str]:
+    """:func:`checkpoints_iterator`, which also stops as soon as ``catcher``
+    has caught a signal."""
     checkpoint_path = None
     while True:
-        new_path = wait_for_new_checkpoint(checkpoint_dir, checkpoint_path,
-                                           seconds_to_sleep=seconds_to_sleep, timeout=timeout)
+        new_path = _wait_for_new_checkpoint(checkpoint_dir, checkpoint_path, seconds_to_sleep,
+                                            timeout, catcher)
+        if catcher is not None and catcher.received is not None:
+            return
         if new_path is None:
             if timeout_fn is None:
                 logger.info("Timed-out waiting for a checkpoint in %s", checkpoint_dir)
@@ -114,10 +163,65 @@ def checkpoints_iterator(checkpoint_dir: str, min_interval_secs: float = 0,
         checkpoint_path = new_path
         yield checkpoint_path
         remaining = start + min_interval_secs - time.monotonic()
-        if remaining > 0:
-            time.sleep(remaining)
+        if remaining > 0 and not _sleep(remaining, catcher):
+            return
 
 
+def _tf_slim_signature(fn: Callable) -> Callable:
+    """Also accepts TF-Slim's call, ``fn(master, checkpoint, logdir, ...)``:
+    a first positional argument that is a session target (``''``,
+    ``'local'``, ``'grpc://...'``) followed by the paths is dropped, with a
+    note logged once. The batches then come as ``data=`` (TF had none)."""
+    checkpoint_param = next(iter(inspect.signature(fn).parameters))
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if _is_master_first(args, kwargs, checkpoint_param):
+            master, args = args[0], args[1:]
+            if not _noted_master:
+                _noted_master.append(master)
+                logger.info("%s: ignoring TF-Slim's master=%r (slimtorch evaluates in this "
+                            "process)", fn.__name__, master)
+            if len(args) < 3 and "data" not in kwargs:   # TF read the batches from its graph
+                raise TypeError(f"{fn.__name__}: called with TF-Slim's signature (master first), "
+                                "which has no data argument; pass the batches as data=...")
+            if len(args) >= 3 and isinstance(args[2], int):
+                raise TypeError(f"{fn.__name__}: pass num_evals by keyword (num_evals=...); "
+                                "the positional argument after the paths is data")
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+_noted_master: list = []   # the note about master is logged once a process
+
+
+def _is_master_first(args, kwargs, checkpoint_param: str) -> bool:
+    """Whether ``args`` start with TF-Slim's ``master``: a session target
+    followed by the checkpoint and logdir. ``'local'`` could also be a
+    checkpoint directory, so the rest decides: slimtorch's third positional
+    argument is the data (never a path or None), and its second the logdir."""
+    if not args or not isinstance(args[0], str):
+        return False
+    if not (args[0] in ("", "local") or args[0].startswith("grpc://")):
+        return False
+    if checkpoint_param in kwargs:
+        return True
+    if len(args) >= 3:
+        return args[2] is None or isinstance(args[2], (str, os.PathLike))
+    return len(args) == 2 and "logdir" in kwargs
+
+
+def _interrupted(catcher, at: Optional[str], evaluated: int, ctx):
+    """Prints the one line and returns the ``Interrupted`` to raise."""
+    where = f"at {at}" if at is not None else "while waiting for a checkpoint"
+    plural = "" if evaluated == 1 else "s"
+    message = f"evaluation interrupted {where}; {evaluated} checkpoint{plural} evaluated"
+    if ctx.is_chief:
+        print(message, file=sys.stderr, flush=True)
+    return training.Interrupted(catcher.received, message)
+
+
+@_tf_slim_signature
 def evaluate_once(checkpoint_path: str, logdir: Optional[str], data: Iterable,
                   num_evals: Optional[int] = None, eval_op: Optional[Callable] = None,
                   metrics=None, final_op=None, summary_op=_USE_DEFAULT,
@@ -149,15 +253,25 @@ def evaluate_once(checkpoint_path: str, logdir: Optional[str], data: Iterable,
 
     Returns: ``final_op``'s value, else ``{name: float}`` for ``metrics``,
     else None.
+
+    Raises:
+        slimtorch.training.Interrupted: on SIGINT or SIGTERM (after the batch
+            in progress; no summaries are written then).
     """
     if not callable(eval_op):
         raise TypeError("evaluate_once: eval_op must be a function of the batch that runs the "
                         f"model and updates the metrics; got {type(eval_op).__name__}")
     ctx, device, data = training.place(device, data, seed=0)
-    return _evaluate(checkpoint_path, logdir, data, num_evals, eval_op, metrics, final_op,
-                     summary_op, variables_to_restore, device, progress, quiet, ctx)
+    with training.SignalCatcher() as catcher:
+        result = _evaluate(checkpoint_path, logdir, data, num_evals, eval_op, metrics, final_op,
+                           summary_op, variables_to_restore, device, progress, quiet, ctx,
+                           catcher)
+        if catcher.received is not None:
+            raise _interrupted(catcher, checkpoint_path, int(result is not _CUT_SHORT), ctx)
+    return result
 
 
+@_tf_slim_signature
 def evaluation_loop(checkpoint_dir: str, logdir: Optional[str], data: Iterable,
                     num_evals: Optional[int] = None, eval_op: Optional[Callable] = None,
                     metrics=None, final_op=None, summary_op=_USE_DEFAULT,
@@ -176,27 +290,38 @@ def evaluation_loop(checkpoint_dir: str, logdir: Optional[str], data: Iterable,
     A checkpoint that vanishes before it is read (``train``'s retention
     deleted it) or cannot be read (half-written by another tool) is skipped
     with a warning. Returns the last evaluation's values.
+
+    Raises:
+        slimtorch.training.Interrupted: on SIGINT or SIGTERM, between batches
+            or while waiting for a checkpoint.
     """
     if not callable(eval_op):
         raise TypeError("evaluation_loop: eval_op must be a function of the batch that runs "
                         f"the model and updates the metrics; got {type(eval_op).__name__}")
     ctx, device, data = training.place(device, data, seed=0)
-    checkpoints = checkpoints_iterator(checkpoint_dir, eval_interval_secs, timeout, timeout_fn) \
-        if ctx.is_chief else None
     values, done = None, 0
-    for path in _agreed(checkpoints, ctx):
-        try:
-            values = _evaluate(path, logdir, data, num_evals, eval_op, metrics, final_op,
-                               summary_op, variables_to_restore, device, progress, quiet, ctx)
-        except (CheckpointError, OSError) as error:
-            reason = str(error) if str(path) in str(error) else f"{path}: {error}"
-            logger.warning("evaluation_loop: skipping a checkpoint: %s", reason)
-            continue
-        done += 1
-        if max_number_of_evaluations is not None and done >= max_number_of_evaluations:
-            logger.info("evaluation_loop: reached max_number_of_evaluations=%d",
-                        max_number_of_evaluations)
-            break
+    with training.SignalCatcher() as catcher:
+        checkpoints = _checkpoints(checkpoint_dir, eval_interval_secs, timeout, timeout_fn,
+                                   catcher=catcher) if ctx.is_chief else None
+        for path in _agreed(checkpoints, ctx):
+            try:
+                result = _evaluate(path, logdir, data, num_evals, eval_op, metrics, final_op,
+                                   summary_op, variables_to_restore, device, progress, quiet,
+                                   ctx, catcher)
+            except (CheckpointError, OSError) as error:
+                reason = str(error) if str(path) in str(error) else f"{path}: {error}"
+                logger.warning("evaluation_loop: skipping a checkpoint: %s", reason)
+                continue
+            if result is not _CUT_SHORT:
+                values, done = result, done + 1
+            if catcher.received is not None:
+                raise _interrupted(catcher, path, done, ctx)
+            if max_number_of_evaluations is not None and done >= max_number_of_evaluations:
+                logger.info("evaluation_loop: reached max_number_of_evaluations=%d",
+                            max_number_of_evaluations)
+                break
+        if catcher.received is not None:   # while waiting for the next checkpoint
+            raise _interrupted(catcher, None, done, ctx)
     return values
 
 
@@ -215,7 +340,9 @@ def _agreed(checkpoints: Optional[Iterator[str]], ctx) -> Iterator[str]:
 
 
 def _evaluate(checkpoint_path, logdir, data, num_evals, eval_op, metrics, final_op, summary_op,
-              variables_to_restore, device, progress, quiet, ctx):
+              variables_to_restore, device, progress, quiet, ctx, catcher):
+    """One evaluation; ``_CUT_SHORT`` when ``catcher`` caught a signal
+    before its last batch (nothing printed or written then)."""
     if num_evals is not None and num_evals <= 0:
         raise ValueError(f"evaluate_once: num_evals must be None or > 0, got {num_evals}")
     batches = iter(data)
@@ -243,6 +370,8 @@ def _evaluate(checkpoint_path, logdir, data, num_evals, eval_op, metrics, final_
         for batch in itertools.chain([first], batches):
             if num_evals is not None and count >= num_evals:
                 break
+            if catcher.received is not None:
+                break
             with record_if(record):   # each batch replaces the last: the final one is written
                 eval_op(training.to_device(batch, device))
             count += 1
@@ -250,6 +379,8 @@ def _evaluate(checkpoint_path, logdir, data, num_evals, eval_op, metrics, final_
                 bar.update(1)
     if bar is not None:
         bar.close()
+    if catcher.received is not None:
+        return _CUT_SHORT
     if num_evals is not None and count < num_evals:
         logger.warning("evaluate_once: data ran out after %d of num_evals=%d batches",
                        count, num_evals)

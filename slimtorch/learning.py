@@ -25,7 +25,7 @@ variables on their first call), with the variables to train.
 
 ``create_train_op`` and ``TrainOp`` live in :mod:`slimtorch.training` (the
 trainer's internals); this module is the loop (checkpoints, resume,
-summaries, progress, torchrun).
+summaries, progress, interrupts, torchrun).
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ import contextlib
 import itertools
 import logging
 import random
+import re
+import sys
 import time
 from typing import Callable, Iterable, Optional, Union
 
@@ -43,12 +45,13 @@ from . import distributed, training
 from .checkpoint import CheckpointManager, assign_from_checkpoint, load_checkpoint
 from .graph import get_default_graph
 from .summaries import SummaryWriter, record_if
-from .training import (ResumableBatches, TrainerState, TrainOp, clip_gradient_norms,
+from .training import (Interrupted, ResumableBatches, SignalCatcher, TrainDirLock,
+                       TrainDirLockedError, TrainerState, TrainOp, clip_gradient_norms,
                        create_train_op, multiply_gradients, variables_to_train)
 from .variables import get_or_create_global_step, get_variables
 
-__all__ = ["TrainOp", "clip_gradient_norms", "create_train_op", "multiply_gradients", "train",
-           "variables_to_train"]
+__all__ = ["Interrupted", "TrainDirLockedError", "TrainOp", "clip_gradient_norms",
+           "create_train_op", "multiply_gradients", "train", "variables_to_train"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +78,34 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
     (on the same device, with deterministic kernels): the same batches in
     the same order (a shuffling ``DataLoader`` included), the same random
     numbers. A process killed at any moment, even while writing a
-    checkpoint, resumes from the latest complete checkpoint.
+    checkpoint, resumes from the latest complete checkpoint; a checkpoint
+    found truncated or unreadable is skipped with a warning naming the file,
+    and the run resumes from the newest complete one.
+
+    If that checkpoint is at ``number_of_steps`` or beyond, the run is
+    finished: ``train`` logs one line saying so and returns None without
+    building anything.
+
+    **Ctrl-C and SIGTERM** stop the run cleanly: the update in progress
+    finishes, a checkpoint of that step is written (a second Ctrl-C during
+    the write waits for it to end), summaries are written and the writers
+    closed, one line goes to stderr (``interrupted at global step N;
+    checkpoint saved to <path>; run the same command to resume``) and
+    :class:`Interrupted` is raised: a ``SystemExit`` with code 130 (SIGINT)
+    or 143 (SIGTERM), so a script exits with that code and no traceback.
+    Under torchrun the ranks agree, so all stop after the same step.
+
+    **One trainer per directory**: ``train`` locks ``logdir`` (a
+    ``train.lock`` file naming its host and pid; the chief's under
+    torchrun) and a second trainer on it fails with
+    :class:`TrainDirLockedError`. A lock left by a killed process on this
+    host is taken over with a warning. Evaluation needs no lock.
+
+    **Progress is shown by default**: a progress bar on a terminal, else a
+    log line every ``log_every_n_steps``; if the program configured no
+    logging, ``slimtorch``'s log lines go to stderr while ``train`` runs
+    (a handler on the ``slimtorch`` logger, removed afterwards; a program's
+    own logging configuration is left alone).
 
     Args:
         train_op: from :func:`create_train_op`.
@@ -87,7 +117,14 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
             every N steps (0: never).
         init_fn: called with no arguments on a fresh start (e.g. from
             ``slim.assign_from_checkpoint_fn``).
-        save_summaries_secs, save_summaries_steps: summary cadence.
+        save_summaries_secs: TensorBoard summaries at least this often
+            (0: no time cadence). Summaries are also written at the first
+            step of a run, at the last one, and when interrupted, so even a
+            short run has its curve's ends; with neither cadence (both 0 or
+            None) no summaries are written at all.
+        save_summaries_steps: also a summary every N global steps (a
+            slimtorch addition; TF-Slim only had seconds): a short run gets
+            a curve while a long one stays cheap.
         save_interval_secs, save_interval_steps: checkpoint cadence (checked
             after each update, never between the micro-batches of one); a
             final checkpoint is always written.
@@ -112,48 +149,67 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
             file and the step is raised. ``'warn'``: a warning naming the
             file, and training goes on (the next save tries again).
 
+    Returns:
+        The last step's loss; None if no step ran (a finished run).
+
     Raises:
+        Interrupted: SIGINT or SIGTERM, after saving (see above).
+        TrainDirLockedError: another trainer holds ``logdir``.
         OSError: a checkpoint could not be written (``on_save_error='raise'``).
         FloatingPointError: a non-finite loss (see ``create_train_op``).
+        slimtorch.checkpoint.CheckpointError: ``logdir`` holds checkpoints
+            but none of them reads.
     """
     if number_of_steps is not None and number_of_steps <= 0:
         raise ValueError(f"train: number_of_steps must be None or > 0, got {number_of_steps}")
     if on_save_error not in ("raise", "warn"):
         raise ValueError(f"train: on_save_error must be 'raise' or 'warn', got {on_save_error!r}")
-    ctx, device, data = training.place(device, data, seed)
-    with contextlib.ExitStack() as cleanup:   # on every way out, errors included
+    # On every way out, errors and interrupts included, the cleanup stack
+    # closes what was opened (process group, lock, writers, bar, handlers).
+    with training.log_to_stderr_by_default(), contextlib.ExitStack() as cleanup:
+        ctx, device, data = training.place(device, data, seed)
         cleanup.callback(distributed.destroy, ctx)
         cleanup.callback(train_op.undistribute)
-        manager = CheckpointManager(logdir, max_to_keep=max_to_keep) if logdir and ctx.is_chief \
-            else None
+        manager, resume_from, resume_step = _open_logdir(logdir, ctx, max_to_keep, cleanup)
+        if number_of_steps is not None and resume_step is not None \
+                and resume_step >= number_of_steps:
+            if ctx.is_chief:
+                logger.warning("%s already holds a finished run (global step %d >= "
+                               "number_of_steps %d); nothing to train — delete it or use another "
+                               "logdir/--train_dir to start fresh", logdir, resume_step,
+                               number_of_steps)
+            return None
+        catcher = cleanup.enter_context(SignalCatcher())
         global_step = get_or_create_global_step()
-        resume_from = manager.latest_checkpoint if manager else None
-        if ctx.enabled:   # the chief decides; every rank restores the same checkpoint
-            resume_from = distributed.broadcast_object(resume_from, ctx)
         stream, batches = _start(train_op, resume_from, init_fn, data, device, seed, ctx,
                                  channels_last, sync_batch_norm, compile)
         bar = training.progress_bar(progress, number_of_steps, int(global_step)) \
             if ctx.is_chief else None
         if bar is not None:
             cleanup.callback(bar.close)
+        # On resume TensorBoard hides the previous run's points after the
+        # checkpoint (work that was lost), not the checkpoint's own step.
         writer = SummaryWriter(logdir if ctx.is_chief else None,
                                enabled=bool(save_summaries_steps or save_summaries_secs),
-                               purge_step=int(global_step) if resume_from else None)
+                               purge_step=int(global_step) + 1 if resume_from else None)
         cleanup.callback(writer.close)
+        cadence = _SummaryCadence(writer.enabled, save_summaries_steps, save_summaries_secs,
+                                  number_of_steps)
         saver = _Saver(manager, train_op, stream, ctx, on_save_error)
-        last_save = last_summary = time.monotonic()
-        loss_value = None
+        last_save = time.monotonic()
+        loss, loss_value, elapsed = None, None, 0.0
         start_step, start_time = int(global_step), time.monotonic()
-        for epoch, index, batch in training.prefetch_to_device(batches, device, channels_last):
+        feed = _UntilSignal(training.prefetch_to_device(batches, device, channels_last), catcher)
+        # A signal during startup stops the run before its first step.
+        stop = training.max_over_ranks([catcher.received or 0], ctx)[0]
+        for epoch, index, batch in (feed if not stop else ()):
             if number_of_steps is not None and int(global_step) >= number_of_steps:
                 break
             if number_of_steps is None and epoch > 0:
                 break
             step_start = time.monotonic()
             before = int(global_step)
-            summarize = writer.enabled and (
-                _due(before + 1, save_summaries_steps) if save_summaries_steps
-                else step_start - last_summary >= save_summaries_secs)
+            summarize = cadence.due(before, step_start)
             with record_if(summarize):
                 loss = train_op(batch)
             loss_value = float(loss)
@@ -166,32 +222,157 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
             elif log_every_n_steps and step % log_every_n_steps == 0 and ctx.is_chief:
                 logger.info("global step %d: loss = %.4f (%.3f sec/step)", step, loss_value,
                             elapsed)
-            if summarize:
+            if summarize and step > before:
                 _write_summaries(writer, train_op, step, loss, elapsed)
-                last_summary = step_start
-            # Only right after an update: between the micro-batches of one (or
-            # after a skipped step) a checkpoint could not hold the gradients.
-            if step == before or train_op.accumulating:
+                cadence.written(step, step_start)
+            # Only right after an update: between the micro-batches of one a
+            # checkpoint could not hold the gradients (and a stop would lose them).
+            if train_op.accumulating:
                 continue
             now = time.monotonic()
-            due = _due(step, save_interval_steps) or (
-                save_interval_steps is None and now - last_save >= save_interval_secs)
-            if ctx.enabled and save_interval_steps is None:   # one decision for every rank
-                due = distributed.any_rank(ctx.is_chief and due, ctx)
+            due = step > before and (_due(step, save_interval_steps) or (
+                save_interval_steps is None and now - last_save >= save_interval_secs))
+            # One collective a step under torchrun: "the chief's save timer
+            # expired" and "some rank got a signal", so all ranks act alike.
+            timed, stop = training.max_over_ranks(
+                [ctx.is_chief and due and save_interval_steps is None, catcher.received or 0], ctx)
+            if ctx.enabled and save_interval_steps is None:
+                due = step > before and bool(timed)
             if due and logdir:
                 writer.flush()
-                saver.save(step)   # every rank: it doubles as the barrier
+                with catcher.critical():
+                    saver.save(step)   # every rank: it doubles as the barrier
                 last_save = now
+            if stop:
+                break
+        step = int(global_step)
+        if loss is not None and cadence.enabled and cadence.last_step != step:
+            _write_summaries(writer, train_op, step, loss, elapsed)   # the run's last point
         writer.close()
         if bar is not None:
             bar.close()
-        if logdir and loss_value is not None:
-            saver.save(int(global_step))
+        if logdir and loss_value is not None and not (stop and saver.saved_step == step):
+            with catcher.critical():
+                saver.save(step)
         distributed.barrier(ctx)
-    elapsed = time.monotonic() - start_time
-    if int(global_step) > start_step:
-        logger.info("train: %d steps in %.1f s", int(global_step) - start_step, elapsed)
+        # A signal that arrived after the last check (during the final save,
+        # or one that cut the data off) counts too: one more agreement.
+        stop = training.max_over_ranks([stop or feed.cut or catcher.received or 0], ctx)[0]
+        if stop:
+            message = _interrupted_message(step, logdir, saver, ctx)
+            if ctx.is_chief:
+                print(message, file=sys.stderr, flush=True)
+            raise Interrupted(stop, message)
+        if step > start_step:
+            logger.info("train: %d steps in %.1f s", step - start_step,
+                        time.monotonic() - start_time)
     return loss_value
+
+
+class _SummaryCadence:
+    """When ``train`` writes summaries: at the first update of the run, every
+    ``steps`` global steps, every ``secs`` seconds, and at ``number_of_steps``
+    (decided before the step, so that its summaries are recorded)."""
+
+    def __init__(self, enabled: bool, steps: Optional[int], secs: float,
+                 number_of_steps: Optional[int]) -> None:
+        self.enabled, self.steps, self.secs = enabled, steps, secs
+        self.number_of_steps = number_of_steps
+        self.last_step: Optional[int] = None
+        self.last_time = time.monotonic()
+
+    def due(self, before: int, now: float) -> bool:
+        if not self.enabled:
+            return False
+        after = before + 1
+        return (self.last_step is None or _due(after, self.steps)
+                or bool(self.secs) and now - self.last_time >= self.secs
+                or self.number_of_steps is not None and after >= self.number_of_steps)
+
+    def written(self, step: int, now: float) -> None:
+        self.last_step, self.last_time = step, now
+
+
+class _UntilSignal:
+    """The batches, until a data error that a signal caused: Ctrl-C reaches
+    the whole process group, so a ``DataLoader``'s workers die with it and
+    the next fetch fails; the run then stops as interrupted (``cut``)."""
+
+    def __init__(self, batches, catcher: SignalCatcher) -> None:
+        self.batches, self.catcher, self.cut = batches, catcher, 0
+
+    def __iter__(self):
+        while True:
+            try:
+                item = next(self.batches)
+            except StopIteration:
+                return
+            except Exception:
+                if self.catcher.received is None:
+                    raise
+                self.cut = self.catcher.received
+                return
+            yield item
+
+
+def _open_logdir(logdir, ctx, max_to_keep: int, cleanup: contextlib.ExitStack):
+    """On the chief: locks ``logdir`` (released by ``cleanup``), opens its
+    checkpoint manager and finds the newest complete checkpoint. Returns
+    ``(manager, checkpoint to resume from, its global step)``; under
+    torchrun every rank gets the chief's choice (or its failure)."""
+    manager = resume_from = resume_step = failure = None
+    if logdir and ctx.is_chief:
+        try:
+            cleanup.enter_context(TrainDirLock(logdir))
+            manager = CheckpointManager(logdir, max_to_keep=max_to_keep)
+            resume_from = manager.latest_complete_checkpoint()
+            resume_step = _checkpoint_step(resume_from) if resume_from else None
+        except Exception as error:
+            if not ctx.enabled:
+                raise
+            failure = error
+    if not ctx.enabled:
+        return manager, resume_from, resume_step
+    shared = distributed.broadcast_object(
+        (failure and (type(failure).__name__, str(failure)), resume_from, resume_step), ctx)
+    if failure is not None:
+        raise failure
+    if shared[0] is not None:   # the chief failed: every rank stops with its message
+        kind, text = shared[0]
+        raise TrainDirLockedError(text) if kind == TrainDirLockedError.__name__ else \
+            RuntimeError(f"train: rank 0 failed to open {logdir}: {text}")
+    return manager, shared[1], shared[2]
+
+
+def _checkpoint_step(path: str) -> int:
+    """The global step a checkpoint was saved at."""
+    with load_checkpoint(path) as reader:
+        step = getattr(reader, "global_step", None)
+        if step is None and reader.has_tensor("global_step"):
+            step = int(reader.get_tensor("global_step"))
+    if step is None:
+        match = re.search(r"-(\d+)(\.safetensors)?$", path)
+        step = int(match.group(1)) if match else 0
+    return int(step)
+
+
+def _interrupted_message(step: int, logdir, saver: "_Saver", ctx) -> str:
+    """The one line an interrupted run prints."""
+    where = f"interrupted at global step {step}; "
+    if not logdir:
+        return where + "nothing was saved (no logdir)"
+    if not ctx.is_chief:
+        return where + f"rank 0 saved the checkpoint in {logdir}; run the same command to resume"
+    if saver.saved_step == step and saver.saved_path:
+        return where + f"checkpoint saved to {saver.saved_path}; run the same command to resume"
+    latest = saver.manager.latest_checkpoint if saver.manager else None
+    if latest is None:
+        return where + "nothing was saved"
+    if saver.saved_step == step:   # the save failed (on_save_error='warn'), as logged
+        return (where + f"its checkpoint could not be written; the latest is {latest}; run the "
+                "same command to resume from it")
+    return where + f"no step was trained; the latest checkpoint is {latest}; run the same " \
+        "command to resume"
 
 
 class _Saver:
@@ -205,6 +386,8 @@ class _Saver:
         self.on_save_error = on_save_error
         self.last_consumed = None
         self.batches_consumed = stream.batches_before
+        self.saved_step: Optional[int] = None   # the last step saved (or tried), on every rank
+        self.saved_path: Optional[str] = None   # its file, on the chief if the write succeeded
 
     def consumed(self, epoch_and_index: tuple) -> None:
         self.last_consumed = epoch_and_index
@@ -212,9 +395,10 @@ class _Saver:
 
     def save(self, step: int) -> None:
         failed = None
+        self.saved_step, self.saved_path = step, None
         if self.manager is not None:
             try:
-                TrainerState.capture(self.train_op, self._extra()).save(
+                self.saved_path = TrainerState.capture(self.train_op, self._extra()).save(
                     self.manager, _weights(self.train_op), step)
             except OSError as error:
                 failed = error
@@ -267,7 +451,8 @@ def _start(train_op: TrainOp, resume_from, init_fn, data, device, seed, ctx, cha
         stream = ResumableBatches(data)
     data_iter = iter(stream)
     first = next(data_iter)
-    train_op.build(first[2], device)
+    with record_if(False):   # building is no step: nothing it records is written
+        train_op.build(first[2], device)
     if channels_last:
         training.move_variables(memory_format=torch.channels_last)
     if sync_batch_norm:
@@ -306,8 +491,8 @@ def _resumed_stream(data, state: Optional[TrainerState]) -> ResumableBatches:
 def _write_summaries(writer, train_op: TrainOp, step: int, loss, seconds: float) -> None:
     """TF-Slim's default training summaries, then whatever user code recorded."""
     writer.scalar("total_loss", loss, step)
-    for i, value in enumerate(train_op.last_losses):
-        writer.scalar(f"losses/loss_{i}", value, step)
+    for name, value in train_op.last_losses.items():
+        writer.scalar(f"losses/{name}", value, step)
     if train_op.optimizer is not None:
         writer.scalar("learning_rate", train_op.optimizer.param_groups[0]["lr"], step)
     if seconds > 0:

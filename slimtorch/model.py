@@ -18,12 +18,18 @@ dictionary lookup; creating anything new then raises
 plain module: ``parameters()``, ``state_dict()``, ``.to()``, ``train()``/
 ``eval()`` (which is what ``is_training=None`` follows), ``deepcopy``,
 ``torch.compile`` and DDP all work.
+
+The first call also checks its input, once: a model that declares an
+:class:`InputSpec` (every zoo net does) refuses a batch that is not
+``[N, channels, H, W]`` floating-point images with one ``ValueError`` naming
+the fix; any other model refuses an input that looks channels-last.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence, Union
 
 import torch
@@ -34,7 +40,7 @@ from .graph import Variable
 from .initializers import run_initializer
 from .scopes import APPLY, BUILD, Frame, current_frame, frame_scope
 
-__all__ = ["Model", "dry_run", "slim_name_to_state_dict_key", "state_dict_key_to_slim_name"]
+__all__ = ["InputSpec", "Model", "dry_run", "slim_name_to_state_dict_key", "state_dict_key_to_slim_name"]
 
 
 def slim_name_to_state_dict_key(name: str) -> str:
@@ -53,6 +59,42 @@ def state_dict_key_to_slim_name(key: str) -> str:
 ShapeOrExample = Union[torch.Tensor, Sequence[int], torch.Size]
 
 
+@dataclass(frozen=True)
+class InputSpec:
+    """The images a :class:`Model` takes, checked on its first call only.
+
+    Args:
+        channels: the channels of its ``[N, channels, H, W]`` images. When
+            set, the first input must be a 4-D floating-point batch in that
+            layout; a channels-last batch, another channel count, integer
+            pixels or float64 pixels (which would build float64 variables)
+            get one ``ValueError`` that names the fix.
+        min_size: the smallest ``H`` and ``W`` the layers accept; a first
+            call on a smaller input that fails inside a layer (torch's
+            ``RuntimeError``) reports that instead. (The check waits for
+            the failure, as some arguments, such as ``global_pool=True``,
+            accept less.)
+        preprocessing: what turns raw pixels into the model's input, named
+            in the error for integer images.
+
+    ``slim.Model(fn, input_spec=slim.InputSpec())`` declares nothing and so
+    turns off the channels-last guess models without a spec make (for a
+    function that takes ``[N, H, W, C]`` on purpose).
+
+        >>> net = slim.Model(lambda x: slim.conv2d(x, 8, [3, 3], scope='c'),
+        ...                  input_spec=slim.InputSpec(channels=3))
+        >>> net(torch.zeros(2, 32, 32, 3))
+        Traceback (most recent call last):
+        ...
+        ValueError: Model(<lambda>): expected float images [N, 3, H, W] (NCHW), got float32
+        [2, 32, 32, 3]: channels-last (NHWC); use images.permute(0, 3, 1, 2)
+    """
+
+    channels: Optional[int] = None
+    min_size: Optional[int] = None
+    preprocessing: Optional[str] = None
+
+
 class Model(nn.Module):
     """Wraps ``fn(inputs, **kwargs)`` written with slim layers as an ``nn.Module``.
 
@@ -60,6 +102,9 @@ class Model(nn.Module):
         fn: the model function; it is re-run on every call, so plain Python
             control flow works, but the *layers* it reaches are fixed by the
             build call.
+        input_spec: the images ``fn`` takes (:class:`InputSpec`), checked on
+            the first call; None: only an input that looks channels-last is
+            refused.
         **fn_kwargs: keyword arguments bound to ``fn`` (e.g. ``num_classes``).
             Keywords given at call time override them.
 
@@ -82,12 +127,17 @@ class Model(nn.Module):
 
     memory_format: Optional[torch.memory_format] = None
 
-    def __init__(self, fn: Callable, **fn_kwargs: Any) -> None:
+    def __init__(self, fn: Callable, *, input_spec: Optional[InputSpec] = None,
+                 **fn_kwargs: Any) -> None:
         super().__init__()
         if not callable(fn):
             raise TypeError(f"slim.Model expects a function, got {type(fn).__name__}")
+        if input_spec is not None and not isinstance(input_spec, InputSpec):
+            raise TypeError(f"slim.Model: input_spec must be a slim.InputSpec, got "
+                            f"{type(input_spec).__name__}")
         self.fn = fn
         self.fn_kwargs = fn_kwargs
+        self.input_spec = input_spec
         self.fn_name = getattr(fn, "__name__", type(fn).__name__)
         self._prefix: Optional[str] = None
         self._arg_scope: dict = {}
@@ -152,13 +202,19 @@ class Model(nn.Module):
         call_kwargs = {**self.fn_kwargs, **kwargs} if kwargs else self.fn_kwargs
         if not self.built:
             self._arg_scope = current_arg_scope()  # never mutated once its block exits
+        if mode == BUILD:   # only here: the apply path stays as fast as before
+            self._check_input(args, call_kwargs)
         scope = self._call_scope()
         try:
             with frame_scope(frame), (nullcontext() if scope is None else arg_scope(scope)):
                 outputs = self.fn(*args, **call_kwargs)
-        except BaseException:
+        except BaseException as error:
             if mode == BUILD:
                 self._roll_back(frame)
+                too_small = self._too_small(args) if isinstance(error, RuntimeError) else None
+                if too_small is not None:
+                    # torch's message (kept as __context__) names a layer deep inside
+                    raise ValueError(too_small) from None
             raise
         if mode == BUILD:
             self._records.extend(frame.records)
@@ -168,6 +224,45 @@ class Model(nn.Module):
             if key not in frame.output_keys:
                 outer.collections.setdefault(key, []).extend(values)
         return outputs
+
+    def _label(self) -> str:
+        """How input errors name the model."""
+        return f"Model({self.fn_name})"
+
+    def _check_input(self, args, call_kwargs) -> None:
+        """Raises the one clear error for a first input that is not what the
+        model takes (see :class:`InputSpec`)."""
+        images = args[0] if args and isinstance(args[0], torch.Tensor) else None
+        spec = self.input_spec
+        if spec is None:
+            if images is not None and _looks_channels_last(images) and \
+                    not _declares_channels_last(call_kwargs, self._arg_scope, current_arg_scope()):
+                raise ValueError(
+                    f"{self._label()}: the input {list(images.shape)} looks channels-last "
+                    "(NHWC), but slim layers take [N, C, H, W] (NCHW); use "
+                    "images.permute(0, 3, 1, 2) (or declare input_spec=slim.InputSpec() "
+                    "if this layout is meant)")
+            return
+        if spec.channels is None or not args:
+            return
+        problems = _image_problems(args[0], spec)
+        if problems:
+            raise ValueError(f"{self._label()}: expected float images [N, {spec.channels}, H, W] "
+                             f"(NCHW), got {_describe(args[0])}: {'. Also '.join(problems)}")
+
+    def _too_small(self, args) -> Optional[str]:
+        """The error for a failed first call on images under ``min_size``."""
+        spec = self.input_spec
+        if spec is None or not spec.min_size or not args or \
+                not isinstance(args[0], torch.Tensor) or args[0].dim() != 4:
+            return None
+        size = spec.min_size
+        if min(args[0].shape[2], args[0].shape[3]) >= size:
+            return None
+        channels = "C" if spec.channels is None else spec.channels
+        return (f"{self._label()}: expected float images [N, {channels}, H, W] (NCHW) with H and "
+                f"W >= {size}, got {_describe(args[0])}: too small; resize the images to at "
+                f"least {size}x{size}")
 
     def _apply(self, fn, recurse: bool = True):
         # .to(), .cuda(), to_empty(), ... make new tensors: give them the format.
@@ -291,6 +386,66 @@ def dry_run():
         yield
     finally:
         frame.dry_run = previous
+
+
+def _describe(value) -> str:
+    """``'float32 [1, 3, 8, 8]'`` for a tensor, else its type."""
+    if isinstance(value, torch.Tensor):
+        return f"{str(value.dtype).replace('torch.', '')} {list(value.shape)}"
+    return f"a {type(value).__name__}"
+
+
+def _looks_channels_last(x: torch.Tensor) -> bool:
+    """A 4-D floating batch ``[N, S, S, C]`` with C in 1, 3, 4 and S > 4: an
+    image batch in TF's layout far more likely than S channels of S x C."""
+    return x.dim() == 4 and x.is_floating_point() and x.shape[3] in (1, 3, 4) and \
+        x.shape[1] > 4 and x.shape[1] == x.shape[2]
+
+
+def _declares_channels_last(call_kwargs: dict, *scopes: dict) -> bool:
+    """Whether the call or an arg_scope (the build's, the caller's) asks for
+    a channels-last ``data_format`` (then an NHWC input is meant)."""
+    formats = [call_kwargs.get("data_format")]
+    formats += [kwargs.get("data_format") for scope in scopes for kwargs in scope.values()]
+    return any(isinstance(f, str) and not f.startswith("NC") for f in formats)
+
+
+def _image_problems(x, spec: InputSpec) -> list:
+    """What is wrong with ``x`` as ``[N, spec.channels, H, W]`` float images,
+    each with its fix."""
+    channels = spec.channels
+    if not isinstance(x, torch.Tensor):
+        return ["not a tensor; use torch.as_tensor(images)"]
+    problems = []
+    if x.dim() != 4:
+        if x.dim() == 3 and x.shape[0] == channels:
+            problems.append("one image, not a batch; use images.unsqueeze(0)")
+        elif x.dim() == 3 and x.shape[2] == channels:
+            problems.append("one channels-last image, not a batch; use "
+                            "images.permute(2, 0, 1).unsqueeze(0)")
+        else:
+            problems.append(f"{x.dim()} dims, not 4")
+    elif x.shape[1] != channels and x.shape[3] == channels:
+        problems.append("channels-last (NHWC); use images.permute(0, 3, 1, 2)")
+    elif x.shape[1] != channels:
+        given = int(x.shape[1])
+        if given == 1 and channels == 3:
+            fix = "repeat the grey channel: images.expand(-1, 3, -1, -1)"
+        elif given == 4 and channels == 3:
+            fix = "drop the alpha channel: images[:, :3]"
+        elif given in (3, 4) and channels == 1:
+            fix = "convert them to grey: images[:, :3].mean(1, keepdim=True)"
+        else:
+            fix = f"convert the images to {channels} channels"
+        problems.append(f"{given} channel{'s' if given != 1 else ''} instead of {channels}; {fix}")
+    if not x.is_floating_point():
+        fix = "images.float() / 255"
+        if spec.preprocessing:
+            fix += f", or the net's preprocessing: {spec.preprocessing}"
+        problems.append(f"integer pixels; use {fix}")
+    elif x.dtype == torch.float64 and torch.get_default_dtype() != torch.float64:
+        problems.append("float64 would build float64 variables; use images.float()")
+    return problems
 
 
 def _example(example: ShapeOrExample, device, dtype) -> torch.Tensor:

@@ -55,7 +55,7 @@ from .scopes import current_frame
 __all__ = [
     "SummaryWriter", "add_histogram_summaries", "add_histogram_summary", "add_scalar_summaries",
     "add_scalar_summary", "add_zero_fraction_summaries", "add_zero_fraction_summary",
-    "clear_summaries", "get_summaries", "histogram", "record_if", "scalar",
+    "clear_summaries", "get_summaries", "histogram", "is_recording", "record_if", "scalar",
     "tensorboard_available", "zero_fraction",
 ]
 
@@ -142,6 +142,19 @@ def record_if(condition: bool):
         yield
     finally:
         _recording[0] = previous
+
+
+def is_recording() -> bool:
+    """Whether summaries recorded now are kept (False inside ``record_if(False)``):
+    code that must compute a value just for a summary checks it first.
+
+        >>> with record_if(False):
+        ...     is_recording()
+        False
+        >>> is_recording()
+        True
+    """
+    return _recording[0]
 
 
 def scalar(name: str, value, print_summary: bool = False) -> str:

@@ -408,7 +408,22 @@ def get_variables_to_restore(include=None, exclude=None) -> list[Variable]:
 
     Both are lists of regex prefixes, so ``exclude=['vgg_16/fc8']`` also
     drops ``vgg_16/fc8_new``, exactly as in TF-Slim.
+
+    Raises:
+        ValueError: the graph has no variables at all (TF-Slim returns an
+            empty list, which fails later in the restore): the models are
+            built by their first call, so call them (or ``build``) first.
+
+            >>> with slim.Graph():
+            ...     slim.get_variables_to_restore()
+            Traceback (most recent call last):
+            ...
+            ValueError: get_variables_to_restore: no variables yet: build the model first (call
+            it once, or `Model.build(shape)`)
     """
+    if not get_variables():
+        raise ValueError("get_variables_to_restore: no variables yet: build the model first "
+                         "(call it once, or `Model.build(shape)`)")
     if include is None:
         to_include = get_variables()
     else:

@@ -93,8 +93,15 @@ def test_strict_errors_list_every_problem_and_assign_nothing(tmp_path):
 
 
 def test_empty_var_list_raises(tmp_path):
-    with pytest.raises(ValueError, match="var_list is empty"):
-        slim.assign_from_checkpoint_fn(str(tmp_path / "x.safetensors"), [])
+    path = str(tmp_path / "x.safetensors")
+    with slim.Graph():
+        with pytest.raises(ValueError, match="no variables yet: build the model first"):
+            slim.assign_from_checkpoint_fn(path, [])   # nothing built: the likely cause
+        build()
+        with pytest.raises(ValueError, match="^assign_from_checkpoint_fn: var_list is empty"):
+            slim.assign_from_checkpoint_fn(path, [])
+        with pytest.raises(ValueError, match="^assign_from_checkpoint: no variables yet"):
+            slim.assign_from_checkpoint(path, slim.Model(lambda x: x))   # an unbuilt model
 
 
 def test_missing_checkpoint_names_the_path(tmp_path):

@@ -1,5 +1,6 @@
 """``slimtorch inspect / convert / check`` on real files."""
 
+import pathlib
 import subprocess
 import sys
 
@@ -24,6 +25,23 @@ def test_inspect_lists_names_shapes_dtypes(tmp_path, capsys):
         "2 tensors, 9 values, format slimtorch safetensors (torch layout), global step 9"]
 
 
+TF_PREFIX = pathlib.Path(__file__).parent / "golden" / "tf_checkpoints" / "v2_saver" / "model.ckpt"
+
+
+def test_inspect_takes_a_file_a_prefix_or_a_directory(tmp_path, capsys):
+    """The README's ``slimtorch inspect /tmp/tfmodel/model.ckpt-1000`` (the
+    prefix TF users write), the file, the train_dir, and a TF prefix."""
+    manager = slim.checkpoint.CheckpointManager(str(tmp_path))
+    manager.save({"a/weights": torch.zeros(2, 3)}, global_step=1000)
+    summary = "1 tensors, 6 values, format slimtorch safetensors (torch layout), global step 1000"
+    for path in (tmp_path / "model.ckpt-1000", tmp_path / "model.ckpt-1000.safetensors",
+                 tmp_path):
+        assert main(["inspect", str(path)]) == 0, path
+        assert capsys.readouterr().out.splitlines()[-1] == summary
+    assert main(["inspect", str(TF_PREFIX)]) == 0
+    assert "(tf layout)" in capsys.readouterr().out.splitlines()[-1]
+
+
 def test_errors_go_to_stderr_with_status_1(tmp_path, capsys):
     assert main(["inspect", str(tmp_path / "missing.ckpt")]) == 1
     assert "slimtorch inspect: error: checkpoint not found" in capsys.readouterr().err
@@ -40,11 +58,41 @@ def test_check_reports_what_does_not_fit(tmp_path, capsys):
     tensors["LeNet/fc4/biases"] = torch.zeros(7)
     path = tmp_path / "lenet.safetensors"
     save_checkpoint(str(path), tensors)
-    assert main(["check", "lenet", str(path), "--num-classes", "10"]) == 0
-    out = capsys.readouterr().out
+    assert main(["check", "lenet", str(path), "--num-classes", "10"]) == 1
+    out, err = capsys.readouterr()
     assert "missing     1  LeNet/conv1/biases [32]" in out
     assert "unexpected  1  LeNet/extra [2]" in out
     assert "mis-shaped  1  LeNet/fc4/biases: checkpoint [7] (torch layout), model [10]" in out
+    assert err == (f"slimtorch check: error: {path} does not fit lenet: 1 missing, 1 mis-shaped "
+                   "(listed above); to fine-tune from it, leave these scopes out with "
+                   "--checkpoint_exclude_scopes\n")
+
+
+def test_check_passes_a_fitting_checkpoint_and_fails_another_net(tmp_path, capsys):
+    network_fn = nets_factory.get_network_fn("lenet", 10).build((1, 1, 28, 28))
+    path = tmp_path / "lenet.safetensors"
+    save_checkpoint(str(path), dict(network_fn.named_variables()), global_step=3)
+    assert main(["check", "lenet", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("matched     8\nmissing     0\n") and err == ""
+    assert main(["check", "cifarnet", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(
+        f"slimtorch check: error: {path} does not fit cifarnet: 10 missing, 0 mis-shaped "
+        "(listed above); is it another net's checkpoint?")
+
+
+def test_convert_that_does_not_fit_is_one_line_and_writes_nothing(tmp_path, capsys):
+    network_fn = nets_factory.get_network_fn("lenet", 10).build((1, 1, 28, 28))
+    src, dst = tmp_path / "lenet.safetensors", tmp_path / "out.safetensors"
+    save_checkpoint(str(src), dict(network_fn.named_variables()))
+    assert main(["convert", str(src), str(dst), "--net", "cifarnet"]) == 1
+    out, err = capsys.readouterr()
+    assert err == (f"slimtorch convert: error: {src} does not fit cifarnet: 10 missing, "
+                   "0 mis-shaped; check --net and --num-classes (and --torchvision for a "
+                   "torchvision file)\n")
+    assert out.startswith("matched     0\nmissing     10  CifarNet/conv1/weights")
+    assert not dst.exists()
 
 
 def test_module_entry_point_runs():

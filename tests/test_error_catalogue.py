@@ -139,3 +139,101 @@ def test_cli_mistakes_are_one_line(capsys, tmp_path):
     assert err.count("\n") == 1 and err.startswith("slimtorch train: error: Name of network "
                                                    "unknown resnet50")
     assert not os.listdir(tmp_path)   # nothing written
+
+
+def _first_call(name, shape, dtype=torch.float32):
+    """The error of ``name``'s first call on a meta batch of this shape."""
+    with slim.Graph():
+        network_fn = slim.nets.nets_factory.get_network_fn(name, 10)
+        return _message(ValueError, lambda: network_fn.build(shape, device="meta", dtype=dtype))
+
+
+VGG = "vgg_16: expected float images [N, 3, H, W] (NCHW), got "
+ZOO_FIRST_CALLS = [
+    ("vgg_16", (1, 224, 224, 3), torch.float32,
+     VGG + "float32 [1, 224, 224, 3]: channels-last (NHWC); use images.permute(0, 3, 1, 2)"),
+    ("vgg_16", (1, 1, 224, 224), torch.float32,
+     VGG + "float32 [1, 1, 224, 224]: 1 channel instead of 3; repeat the grey channel: "
+     "images.expand(-1, 3, -1, -1)"),
+    ("vgg_16", (1, 4, 224, 224), torch.float32,
+     VGG + "float32 [1, 4, 224, 224]: 4 channels instead of 3; drop the alpha channel: "
+     "images[:, :3]"),
+    ("vgg_16", (1, 5, 224, 224), torch.float32,
+     VGG + "float32 [1, 5, 224, 224]: 5 channels instead of 3; convert the images to 3 channels"),
+    ("lenet", (1, 3, 28, 28), torch.float32,
+     "lenet: expected float images [N, 1, H, W] (NCHW), got float32 [1, 3, 28, 28]: 3 channels "
+     "instead of 1; convert them to grey: images[:, :3].mean(1, keepdim=True)"),
+    ("vgg_16", (1, 3, 224, 224), torch.uint8,
+     VGG + "uint8 [1, 3, 224, 224]: integer pixels; use images.float() / 255, or the net's "
+     "preprocessing: slimtorch.data.preprocessing.get_preprocessing('vgg_16')"),
+    ("alexnet_v2", (1, 3, 224, 224), torch.uint8,   # research/slim names no preprocessing
+     "alexnet_v2: expected float images [N, 3, H, W] (NCHW), got uint8 [1, 3, 224, 224]: integer "
+     "pixels; use images.float() / 255"),
+    ("vgg_16", (1, 224, 224, 3), torch.uint8,
+     VGG + "uint8 [1, 224, 224, 3]: channels-last (NHWC); use images.permute(0, 3, 1, 2). Also "
+     "integer pixels; use images.float() / 255, or the net's preprocessing: "
+     "slimtorch.data.preprocessing.get_preprocessing('vgg_16')"),
+    ("vgg_16", (1, 3, 224, 224), torch.float64,
+     VGG + "float64 [1, 3, 224, 224]: float64 would build float64 variables; use images.float()"),
+    ("vgg_16", (1, 3, 100, 100), torch.float32,
+     "vgg_16: expected float images [N, 3, H, W] (NCHW) with H and W >= 224, got float32 "
+     "[1, 3, 100, 100]: too small; resize the images to at least 224x224"),
+    ("vgg_16", (3, 224, 224), torch.float32,
+     VGG + "float32 [3, 224, 224]: one image, not a batch; use images.unsqueeze(0)"),
+    ("vgg_16", (224, 224, 3), torch.float32,
+     VGG + "float32 [224, 224, 3]: one channels-last image, not a batch; use "
+     "images.permute(2, 0, 1).unsqueeze(0)"),
+]
+
+
+@pytest.mark.parametrize("name,shape,dtype,expected", ZOO_FIRST_CALLS,
+                         ids=[f"{n}-{list(s)}-{d}" for n, s, d, _ in ZOO_FIRST_CALLS])
+def test_zoo_net_first_call_mistakes(name, shape, dtype, expected):
+    assert _first_call(name, shape, dtype) == expected
+
+
+def test_zoo_net_given_a_list():
+    network_fn = slim.nets.nets_factory.get_network_fn("vgg_16", 10)
+    assert _message(ValueError, lambda: network_fn([[0.0]])) == (
+        VGG + "a list: not a tensor; use torch.as_tensor(images)")
+
+
+def test_plain_model_given_channels_last_images():
+    model = slim.Model(lambda x: slim.conv2d(x, 4, [3, 3], scope="c"))
+    assert _message(ValueError, lambda: model(torch.zeros(1, 32, 32, 3))) == (
+        "Model(<lambda>): the input [1, 32, 32, 3] looks channels-last (NHWC), but slim layers "
+        "take [N, C, H, W] (NCHW); use images.permute(0, 3, 1, 2) (or declare "
+        "input_spec=slim.InputSpec() if this layout is meant)")
+
+
+def test_restore_before_the_model_is_built():
+    expected = "no variables yet: build the model first (call it once, or `Model.build(shape)`)"
+    with slim.Graph():
+        model = slim.Model(lambda x: slim.fully_connected(x, 4, scope="fc"))
+        assert _message(ValueError, lambda: slim.get_variables_to_restore(exclude=["fc"])) == \
+            "get_variables_to_restore: " + expected
+        assert _message(ValueError, lambda: slim.assign_from_checkpoint_fn("m.ckpt", [])) == \
+            "assign_from_checkpoint_fn: " + expected
+        assert _message(ValueError, lambda: slim.assign_from_checkpoint("m.ckpt", model)) == \
+            "assign_from_checkpoint: " + expected
+
+
+def test_one_batch_metric_in_aggregate_metric_map():
+    batch_accuracy = slim.metrics.accuracy(torch.tensor([1, 2]), torch.tensor([1, 0]))
+    assert _message(TypeError, lambda: slim.metrics.aggregate_metric_map(
+        {"eval/Accuracy": batch_accuracy})) == (
+        "aggregate_metric_map: entry 'eval/Accuracy' is a tensor (one batch's value), not a "
+        "(value, update) pair; use a streaming metric, e.g. slim.metrics.streaming_accuracy(...) "
+        "instead of slim.metrics.accuracy(...)")
+    assert _message(TypeError, lambda: slim.metrics.aggregate_metrics(
+        slim.metrics.streaming_mean(), (batch_accuracy, batch_accuracy))) == (
+        "aggregate_metrics: argument 1 is a tuple of (Tensor, Tensor), not a (value, update) "
+        "pair; use a streaming metric, e.g. slim.metrics.streaming_accuracy(...) instead of "
+        "slim.metrics.accuracy(...)")
+
+
+def test_tf_slim_evaluation_signature_without_data(tmp_path):
+    assert _message(TypeError, lambda: slim.evaluation.evaluation_loop(
+        "local", str(tmp_path), str(tmp_path / "eval"), eval_op=print)) == (
+        "evaluation_loop: called with TF-Slim's signature (master first), which has no data "
+        "argument; pass the batches as data=...")

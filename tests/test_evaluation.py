@@ -223,6 +223,51 @@ def test_evaluation_loop_max_evaluations_and_skips_an_unreadable_checkpoint(tmp_
     assert any("skipping" in r.message and "model.ckpt-2" in r.message for r in caplog.records)
 
 
+def test_tf_slim_signature_with_master_first(tmp_path, monkeypatch, caplog):
+    """TF-Slim's ``evaluation_loop(master, checkpoint_dir, logdir, ...)`` and
+    ``evaluate_once(master, checkpoint_path, logdir, ...)``: master is ignored,
+    with one note in the log, and the data comes as ``data=``."""
+    from slimtorch import evaluation
+
+    monkeypatch.setattr(evaluation, "_noted_master", [])
+    net = _built(_linear_net())
+    metric, eval_op = _mean_prediction_eval(net)
+    path = _save(tmp_path / "train", net, step=3, weight=1.5)
+    data = [torch.ones(2, 2)]
+    with caplog.at_level(logging.INFO, logger="slimtorch.evaluation"):
+        looped = slim.evaluation.evaluation_loop(
+            "local", str(tmp_path / "train"), str(tmp_path / "eval"), data=data, eval_op=eval_op,
+            metrics={"m": metric}, max_number_of_evaluations=1, quiet=True, device=None)
+        once = slim.evaluation.evaluate_once("", path, None, data=data, num_evals=1,
+                                             eval_op=eval_op, metrics={"m": metric}, quiet=True)
+        grpc = slim.evaluation.evaluate_once("grpc://localhost:2222", checkpoint_path=path,
+                                             logdir=None, data=data, eval_op=eval_op,
+                                             metrics={"m": metric}, quiet=True)
+    assert looped == once == grpc == {"m": 3.0}
+    notes = [r.getMessage() for r in caplog.records if "master" in r.getMessage()]
+    assert notes == ["evaluation_loop: ignoring TF-Slim's master='local' (slimtorch evaluates "
+                     "in this process)"]
+    with pytest.raises(TypeError, match="pass num_evals by keyword"):
+        slim.evaluation.evaluate_once("local", path, None, 5, eval_op=eval_op)
+
+
+def test_a_checkpoint_directory_named_local_still_works(tmp_path, monkeypatch):
+    """slimtorch's own signature wins when the call fits it: 'local' is then
+    the checkpoint directory (the third argument is the data, not a path)."""
+    net = _built(_linear_net())
+    metric, eval_op = _mean_prediction_eval(net)
+    _save(tmp_path / "local", net, step=1, weight=2.0)
+    monkeypatch.chdir(tmp_path)
+    for call in (lambda: slim.evaluation.evaluation_loop("local", None, [torch.ones(1, 2)],
+                                                         eval_op=eval_op, metrics={"m": metric},
+                                                         max_number_of_evaluations=1,
+                                                         quiet=True, device=None),
+                 lambda: slim.evaluation.evaluate_once("local", str(tmp_path / "eval"),
+                                                       data=[torch.ones(1, 2)], eval_op=eval_op,
+                                                       metrics={"m": metric}, quiet=True)):
+        assert call() == {"m": 4.0}
+
+
 TRAIN_AND_EVAL_SCRIPT = """
 import os, sys, time, json, torch, slimtorch as slim
 role, train_dir, eval_dir = sys.argv[1:4]

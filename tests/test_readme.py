@@ -58,3 +58,22 @@ def test_readme_commands_run_in_ci_or_parse():
                 assert f'"{flag}"' in source, (command, flag)
         else:
             raise AssertionError(f"README command neither in .ci/run nor checked: {command}")
+
+
+def test_readme_mistakes_print_what_it_shows(capsys):
+    """Each ``$ slimtorch ...`` of a ```text block is followed by exactly the
+    line the command prints on stderr (and it exits with status 1)."""
+    import shlex
+
+    from slimtorch import cli
+
+    shown = []
+    for block in re.findall(r"```text\n(.*?)```", README.read_text(), re.S):
+        lines = block.splitlines()
+        shown += [(line[2:], lines[i + 1]) for i, line in enumerate(lines)
+                  if line.startswith("$ slimtorch ")]
+    assert len(shown) >= 3
+    for command, line in shown:
+        slim.reset_default_graph()
+        assert cli.main(shlex.split(command)[1:] + ["--train_dir=/nonexistent/readme"]) == 1
+        assert capsys.readouterr().err == line + "\n", command

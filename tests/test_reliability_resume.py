@@ -140,3 +140,47 @@ def _chain(first, rest):
 
 def _one_ahead_or_not(batches, prefetch):
     return _one_ahead(batches) if prefetch else batches
+
+
+@pytest.mark.parametrize("damaged", ["weights", "trainer state", "both"])
+def test_a_truncated_latest_checkpoint_resumes_from_the_newest_complete_one(tmp_path, caplog,
+                                                                            damaged):
+    """A disk that filled up or a copy cut short leaves the latest
+    checkpoint's files truncated: training warns, naming the bad file, and
+    resumes from the one before, ending exactly where the uninterrupted run
+    ends."""
+    from slimtorch.checkpoint import latest_checkpoint, trainer_state_path
+
+    data = _loader(shuffle=True)
+    straight = _train(str(tmp_path / "straight"), STEPS, data)
+    run = str(tmp_path / "run")
+    _crash_copy(str(tmp_path / "straight"), run, 5)
+    update_checkpoint_state(run, "model.ckpt-5.safetensors",
+                            [f"model.ckpt-{step}.safetensors" for step in (3, 4, 5)])
+    latest = latest_checkpoint(run)
+    bad = {"weights": [latest], "trainer state": [trainer_state_path(latest)],
+           "both": [latest, trainer_state_path(latest)]}[damaged]
+    for path in bad:
+        with open(path, "r+b") as f:
+            f.truncate(os.path.getsize(path) // 2)
+    with caplog.at_level("INFO", logger="slimtorch"):
+        resumed = _train(run, STEPS, data)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and bad[0] in warnings[0] and "truncated or unreadable" in warnings[0]
+    assert any(f"resumed from {os.path.join(run, 'model.ckpt-4.safetensors')}" in r.getMessage()
+               for r in caplog.records)
+    for name, value in straight.items():
+        assert torch.equal(resumed[name], value), name
+    assert latest_checkpoint(run).endswith(f"model.ckpt-{STEPS}.safetensors")
+
+
+def test_when_no_checkpoint_reads_training_stops_and_says_why(tmp_path):
+    from slimtorch.checkpoint import CheckpointError, latest_checkpoint
+
+    _train(str(tmp_path), 1, _loader(shuffle=False))
+    path = latest_checkpoint(str(tmp_path))
+    with open(path, "r+b") as f:
+        f.truncate(10)
+    with pytest.raises(CheckpointError, match="none of the 1 checkpoints .* reads"):
+        _train(str(tmp_path), 3, _loader(shuffle=False))
+    assert latest_checkpoint(str(tmp_path)) == path   # nothing was overwritten

@@ -34,10 +34,11 @@ import torch
 
 from slimtorch._io.atomic import remove_abandoned_writes
 
+from .errors import CheckpointError
 from .safetensors_store import save_checkpoint
 from .state_file import get_checkpoint_state, update_checkpoint_state
 
-__all__ = ["CheckpointManager", "trainer_state_path"]
+__all__ = ["CheckpointManager", "checkpoint_problem", "trainer_state_path"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,35 @@ def trainer_state_path(checkpoint_path: str) -> str:
     """
     base = checkpoint_path[: -len(_SUFFIX)] if checkpoint_path.endswith(_SUFFIX) else checkpoint_path
     return base + _TRAINER_SUFFIX
+
+
+def checkpoint_problem(path: str) -> Optional[str]:
+    """Why the checkpoint ``path`` cannot be resumed from, naming the bad
+    file (``'<file>: <reason>'``), or None if its weights and its
+    trainer-state companion (if it has one) open as complete files. Cheap:
+    headers and sizes are checked, tensors are not read (a truncated
+    safetensors file no longer covers the sizes its header promises).
+
+        >>> import tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), 'model.ckpt-1.safetensors')
+        >>> save_checkpoint(path, {'w': torch.ones(1000)}, global_step=1)
+        >>> checkpoint_problem(path) is None
+        True
+        >>> with open(path, 'r+b') as f:
+        ...     _ = f.truncate(os.path.getsize(path) - 1)
+        >>> print(checkpoint_problem(path))
+        /...model.ckpt-1.safetensors: not a readable safetensors file: ...
+    """
+    from .readers import load_checkpoint   # readers import this package's state file
+    companion = trainer_state_path(path)
+    for name in (path, companion) if os.path.exists(companion) else (path,):
+        try:
+            with load_checkpoint(name) as reader:
+                reader.get_variable_to_shape_map()
+        except (CheckpointError, OSError) as error:
+            text = str(error)
+            return text if text.startswith(name) else f"{name}: {text}"
+    return None
 
 
 def _checkpoint_exists(path: str) -> bool:
@@ -100,6 +130,37 @@ class CheckpointManager:
     @property
     def latest_checkpoint(self) -> Optional[str]:
         return self._kept[-1] if self._kept else None
+
+    def latest_complete_checkpoint(self) -> Optional[str]:
+        """The newest kept checkpoint that :func:`checkpoint_problem` finds
+        complete (weights and trainer-state companion), or None if none is
+        kept. A newer one that is truncated or unreadable (a disk that
+        filled up, a copy cut short) is skipped with a warning naming the bad
+        file, and forgotten: the next save drops it from the state file. Its
+        files are left for inspection (saving the same step replaces them).
+
+        Raises:
+            CheckpointError: checkpoints are kept but none of them reads.
+        """
+        problems = []
+        for path in reversed(self._kept):
+            problem = checkpoint_problem(path)
+            if problem is None:
+                break
+            problems.append((path, problem))
+        else:
+            path = None
+        if problems and path is None:
+            raise CheckpointError(f"none of the {len(problems)} checkpoints in {self.directory} "
+                                  f"reads ({'; '.join(p for _, p in problems)}); move them away "
+                                  "(or the whole directory) to start fresh")
+        for bad, problem in problems:
+            logger.warning("checkpoint %s is truncated or unreadable (%s); using the newest "
+                           "complete one instead, %s (the bad file is left in place)",
+                           os.path.basename(bad), problem, path)
+        bad = {p for p, _ in problems}
+        self._kept = [p for p in self._kept if p not in bad]
+        return path
 
     def path_for(self, global_step: int) -> str:
         return os.path.join(self.directory, f"{self.basename}-{int(global_step)}{_SUFFIX}")

@@ -38,7 +38,9 @@ _V2_FILE = re.compile(r"^(.*)\.(index|data-\d{5}-of-\d{5})$")
 
 def resolve_checkpoint_path(path: str) -> str:
     """A directory becomes its latest checkpoint; a V2 ``.index``/``.data-*``
-    file becomes its prefix; anything else is returned as is.
+    file becomes its prefix; a slimtorch prefix (``model.ckpt-1000``, as TF
+    users write it) becomes its ``.safetensors`` file; anything else is
+    returned as is.
 
     Raises:
         CheckpointError: a directory without a (still existing) latest checkpoint.
@@ -53,6 +55,9 @@ def resolve_checkpoint_path(path: str) -> str:
     match = _V2_FILE.match(path)
     if match and os.path.exists(match.group(1) + ".index"):
         return match.group(1)
+    if not os.path.exists(path) and not os.path.exists(path + ".index") \
+            and os.path.isfile(path + ".safetensors"):
+        return path + ".safetensors"
     return path
 
 

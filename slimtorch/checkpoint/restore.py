@@ -47,7 +47,7 @@ class RestoreReport(NamedTuple):
     skipped: list            # (name, checkpoint shape, model shape) with mismatched shapes skipped
 
 
-def _pairs(var_list) -> list:
+def _pairs(var_list, caller: str = "assign_from_checkpoint") -> list:
     """``[(name in checkpoint, variable)]`` from a list or a rename dict."""
     if isinstance(var_list, Mapping):
         pairs = []
@@ -66,7 +66,12 @@ def _pairs(var_list) -> list:
                                 "(with .name); use a {name_in_checkpoint: tensor} dict for others")
             pairs.append((name, var))
     if not pairs:
-        raise ValueError("assign_from_checkpoint: var_list is empty; nothing to restore")
+        unbuilt = isinstance(var_list, torch.nn.Module) and getattr(var_list, "built", True) is False
+        if unbuilt or not get_default_graph().records():
+            # the usual cause: TF-Slim code that lists the variables before the first call
+            raise ValueError(f"{caller}: no variables yet: build the model first (call it once, "
+                             "or `Model.build(shape)`)")
+        raise ValueError(f"{caller}: var_list is empty; nothing to restore")
     return pairs
 
 
@@ -134,7 +139,7 @@ def assign_from_checkpoint(model_path, var_list, ignore_missing_vars: bool = Fal
     Raises:
         CheckpointError: listing every missing name and every shape mismatch
             (name, checkpoint shape, model shape); nothing is assigned then.
-        ValueError: ``var_list`` is empty.
+        ValueError: ``var_list`` is empty, or no model is built yet.
     """
     pairs = _pairs(var_list)
     reader = load_checkpoint(model_path)
@@ -197,9 +202,18 @@ def assign_from_checkpoint_fn(model_path, var_list, ignore_missing_vars: bool = 
     argument, so TF-Slim's ``init_fn(sess)`` call style works too.
 
     Raises:
-        ValueError: ``var_list`` is empty (checked now, as TF-Slim does).
+        ValueError: ``var_list`` is empty (checked now, as TF-Slim does), or
+            no model is built yet.
+
+            >>> with slim.Graph():
+            ...     net = slim.Model(lambda x: slim.fully_connected(x, 2, scope='fc'))
+            ...     slim.assign_from_checkpoint_fn('model.ckpt', net)
+            Traceback (most recent call last):
+            ...
+            ValueError: assign_from_checkpoint_fn: no variables yet: build the model first (call
+            it once, or `Model.build(shape)`)
     """
-    _pairs(var_list)
+    _pairs(var_list, "assign_from_checkpoint_fn")
 
     def init_fn(_session=None) -> RestoreReport:
         return assign_from_checkpoint(model_path, var_list, ignore_missing_vars,

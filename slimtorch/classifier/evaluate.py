@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 import os
 
+import torch
+
 from .. import evaluation, metrics
 from ..checkpoint import CheckpointError, latest_checkpoint
 from ..optimization import ExponentialMovingAverage
@@ -23,6 +25,8 @@ __all__ = ["main"]
 
 def main(flags) -> dict:
     """Evaluates; returns ``{'eval/Accuracy': ..., 'eval/Recall_5': ...}``."""
+    if flags.num_threads:
+        torch.set_num_threads(flags.num_threads)
     dataset, loader, network_fn = make_loader(flags, False, flags.eval_image_size)
     num_classes = dataset.num_classes - flags.labels_offset
     names_to_values, names_to_updates = metrics.aggregate_metric_map({

@@ -3,17 +3,67 @@ and the network, chosen by research/slim's flags."""
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 
 import torch
 
 from ..data.digits import DigitsDataset
-from ..data.factory import get_dataset
+from ..data.factory import DATASET_NAMES, get_dataset
 from ..data.local import TensorImageDataset
-from ..data.preprocessing import get_preprocessing, preprocessing_fn_map
+from ..data.preprocessing import get_preprocessing, preprocessing_fn_map, preprocessing_names
 from ..nets import nets_factory
 
-__all__ = ["make_loader", "make_network"]
+__all__ = ["check_names", "make_loader", "make_network"]
+
+logger = logging.getLogger(__name__)
+
+# Datasets that live in the package (or are generated): --dataset_dir is not read.
+_NO_DIR = ("digits", "synthetic")
+
+
+def check_names(flags) -> None:
+    """Fails on an unknown ``--model_name``, ``--dataset_name`` or
+    ``--preprocessing_name``, suggesting the close match; warns that
+    ``--dataset_dir`` is ignored for the embedded datasets.
+
+        >>> import argparse
+        >>> check_names(argparse.Namespace(model_name='vgg16', dataset_name='digits',
+        ...                                preprocessing_name=None, dataset_dir=None))
+        Traceback (most recent call last):
+        ...
+        ValueError: Name of network unknown vgg16; did you mean vgg_16?
+
+    Raises:
+        ValueError: a name none of the factories knows (research/slim's words).
+    """
+    # The factories' own messages list every name; a typo deserves its fix.
+    if flags.model_name not in nets_factory.network_names():
+        raise ValueError(f"Name of network unknown {flags.model_name}; "
+                         + _suggest(flags.model_name, nets_factory.network_names(),
+                                    "--model_name"))
+    if flags.dataset_name not in DATASET_NAMES:
+        raise ValueError(f"unknown dataset {flags.dataset_name!r}; "
+                         + _suggest(flags.dataset_name, DATASET_NAMES, "--dataset_name"))
+    name = flags.preprocessing_name
+    if name is not None and name not in preprocessing_fn_map:
+        raise ValueError(f"Preprocessing name [{name}] was not recognized; "
+                         + _suggest(name, preprocessing_names(), "--preprocessing_name"))
+    if flags.dataset_dir and flags.dataset_name in _NO_DIR:
+        logger.warning("--dataset_dir=%s is ignored: the %s dataset needs no files",
+                       flags.dataset_dir, flags.dataset_name)
+
+
+def _suggest(name: str, known, flag: str) -> str:
+    close = difflib.get_close_matches(name, list(known), n=3)
+    # Only the best match, unless others are as close (resnet50: v1 or v2?).
+    score = [difflib.SequenceMatcher(None, name, match).ratio() for match in close]
+    close = sorted(m for m, r in zip(close, score) if r >= score[0] - 0.02) if close else []
+    if close:
+        listed = f"{', '.join(close[:-1])} or {close[-1]}" if len(close) > 1 else close[0]
+        return f"did you mean {listed}?"
+    return f"{flag} takes one of {', '.join(sorted(known))}"
 
 
 def make_network(flags, num_classes: int, is_training: bool, weight_decay: float = 0.0):
@@ -26,7 +76,9 @@ def make_network(flags, num_classes: int, is_training: bool, weight_decay: float
 def make_loader(flags, is_training: bool, image_size_flag):
     """``(dataset, loader, network_fn)`` for ``--dataset_name``/``--model_name``:
     images preprocessed as ``--preprocessing_name`` (default: the model's),
-    at ``image_size_flag`` or the net's default size."""
+    at ``image_size_flag`` or the net's default size. Checks the names
+    first (:func:`check_names`)."""
+    check_names(flags)
     probe = get_dataset(flags.dataset_name, flags.dataset_split_name, flags.dataset_dir,
                         labels_offset=flags.labels_offset)
     num_classes = probe.num_classes - flags.labels_offset

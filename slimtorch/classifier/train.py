@@ -12,15 +12,17 @@ checkpoint).
 from __future__ import annotations
 
 import logging
+import os
 
 import torch
 
 from .. import learning, losses, optimization
-from ..checkpoint import assign_from_checkpoint, latest_checkpoint
+from ..checkpoint import (CheckpointError, assign_from_checkpoint, latest_checkpoint,
+                          resolve_checkpoint_path)
 from ..variables import get_model_variables
 from .pipeline import make_loader
 
-__all__ = ["get_init_fn", "main", "optimizer_options"]
+__all__ = ["check_checkpoint_path", "get_init_fn", "main", "optimizer_options"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +66,42 @@ def get_init_fn(flags):
     return init_fn
 
 
+def check_checkpoint_path(flags) -> None:
+    """Fails if ``--checkpoint_path`` names no checkpoint: a file, a TF or
+    slimtorch prefix, or a directory holding one.
+
+        >>> import argparse
+        >>> check_checkpoint_path(argparse.Namespace(checkpoint_path='/no/such.ckpt'))
+        Traceback (most recent call last):
+        ...
+        slimtorch.checkpoint.errors.CheckpointError: --checkpoint_path /no/such.ckpt: no such file, ...
+
+    Raises:
+        CheckpointError: naming the path.
+    """
+    path = flags.checkpoint_path
+    if path is None:
+        return
+    if os.path.isdir(path):
+        if latest_checkpoint(path) is None:
+            raise CheckpointError(f"--checkpoint_path {path}: no checkpoint in this directory "
+                                  "(no 'checkpoint' state file naming an existing file); pass "
+                                  "the checkpoint file itself")
+        return
+    resolved = resolve_checkpoint_path(path)
+    if not (os.path.isfile(resolved) or os.path.exists(resolved + ".index")):
+        raise CheckpointError(f"--checkpoint_path {path}: no such file, TF prefix or "
+                              "directory; pass the pretrained checkpoint to start from "
+                              "(e.g. vgg_16.ckpt), or leave the flag out to train from scratch")
+
+
 def main(flags) -> float:
     """Trains; returns the last loss."""
+    # Before anything touches --train_dir: a typo in the pretrained path must
+    # not leave a half-made run that the next (corrected) command resumes.
+    check_checkpoint_path(flags)
+    if flags.num_threads:
+        torch.set_num_threads(flags.num_threads)
     dataset, loader, network_fn = make_loader(flags, True, flags.train_image_size)
     num_classes = dataset.num_classes - flags.labels_offset
 
@@ -97,5 +133,6 @@ def main(flags) -> float:
         train_op, flags.train_dir, loader, number_of_steps=flags.max_number_of_steps,
         log_every_n_steps=flags.log_every_n_steps, init_fn=get_init_fn(flags),
         save_summaries_secs=flags.save_summaries_secs,
+        save_summaries_steps=flags.save_summaries_steps,
         save_interval_secs=flags.save_interval_secs, max_to_keep=flags.max_to_keep,
         device=flags.device, seed=flags.seed)

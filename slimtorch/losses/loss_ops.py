@@ -122,23 +122,23 @@ def _div_no_nan(total: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
     return torch.where(count > 0, total / count.clamp_min(1.0), torch.zeros_like(total))
 
 
-def _collect(loss: torch.Tensor, loss_collection: Optional[str]) -> torch.Tensor:
+def _collect(loss: torch.Tensor, loss_collection: Optional[str], name: Optional[str] = None) -> torch.Tensor:
     # The default goes through add_loss's arg_scope (TF-Slim's way to switch
     # collecting off); only an explicit other collection overrides it.
     if loss_collection == LOSSES:
-        add_loss(loss)
+        add_loss(loss, name=name)
     else:
-        add_loss(loss, loss_collection=loss_collection)
+        add_loss(loss, loss_collection=loss_collection, name=name)
     return loss
 
 
 def _weighted_loss(name: str, losses: torch.Tensor, weights, dtype: torch.dtype,
-                   loss_collection: Optional[str]) -> torch.Tensor:
+                   loss_collection: Optional[str], scope: Optional[str] = None) -> torch.Tensor:
     """The sum-by-non-zero-weights mean of float32 ``losses``, cast and collected."""
     w = _align_weights(name, weights, losses)
     total = (losses * w).sum()
     num_present = (w != 0).expand(losses.shape).sum(dtype=torch.float32)
-    return _collect(_div_no_nan(total, num_present).to(dtype), loss_collection)
+    return _collect(_div_no_nan(total, num_present).to(dtype), loss_collection, scope or name)
 
 
 # -- public losses -------------------------------------------------------------
@@ -151,7 +151,7 @@ def compute_weighted_loss(losses, weights=1.0, scope: Optional[str] = None,
         losses: element losses ``[B, d1, ..., dN]``.
         weights: a scalar, ``[B]``, ``[B, 1]``, ``[B, d1, ..., dK]`` or the full
             shape; broadcast from the left.
-        scope: accepted for TF-Slim compatibility (names nothing here).
+        scope: the loss's name in summaries (default: the function's).
         loss_collection: the collection the result is added to (None: none).
 
     Returns:
@@ -168,7 +168,7 @@ def compute_weighted_loss(losses, weights=1.0, scope: Optional[str] = None,
     losses = _tensor(losses)
     dtype = _result_dtype(losses)
     return _weighted_loss("compute_weighted_loss", losses.to(torch.float32), weights, dtype,
-                          loss_collection)
+                          loss_collection, scope)
 
 
 def absolute_difference(predictions, labels=None, weights=1.0, scope: Optional[str] = None,
@@ -197,7 +197,7 @@ def absolute_difference(predictions, labels=None, weights=1.0, scope: Optional[s
     name = "absolute_difference"
     predictions, labels = _pair(name, predictions, labels)
     return _weighted_loss(name, (predictions - labels).abs(), weights, torch.float32,
-                          loss_collection)
+                          loss_collection, scope)
 
 
 def mean_squared_error(predictions, labels=None, weights=1.0, scope: Optional[str] = None,
@@ -226,7 +226,7 @@ def mean_squared_error(predictions, labels=None, weights=1.0, scope: Optional[st
     name = "mean_squared_error"
     predictions, labels = _pair(name, predictions, labels)
     return _weighted_loss(name, (predictions - labels).square(), weights, torch.float32,
-                          loss_collection)
+                          loss_collection, scope)
 
 
 sum_of_squares = mean_squared_error  # contrib's (deprecated) name
@@ -275,7 +275,7 @@ def mean_pairwise_squared_error(predictions, labels=None, weights=1.0, scope: Op
     # div_no_nan makes its term 0 even when its errors are not finite.
     per_sample = torch.where(w != 0, per_sample, torch.zeros_like(per_sample))
     loss = (per_sample * w).sum()
-    return _collect(loss, loss_collection)
+    return _collect(loss, loss_collection, scope or name)
 
 
 def log_loss(predictions, labels=None, weights=1.0, epsilon: float = 1e-7,
@@ -305,7 +305,7 @@ def log_loss(predictions, labels=None, weights=1.0, epsilon: float = 1e-7,
     name = "log_loss"
     p, y = _pair(name, predictions, labels)
     losses = -y * torch.log(p + epsilon) - (1 - y) * torch.log(1 - p + epsilon)
-    return _weighted_loss(name, losses, weights, torch.float32, loss_collection)
+    return _weighted_loss(name, losses, weights, torch.float32, loss_collection, scope)
 
 
 def hinge_loss(logits, labels=None, scope: Optional[str] = None) -> torch.Tensor:
@@ -375,7 +375,7 @@ def cosine_distance(predictions, labels=None, axis: Optional[int] = None, weight
         raise ValueError(f"{name}: axis {axis} is out of range for predictions of shape "
                          f"{_shape(predictions)}")
     losses = 1 - (predictions * labels).sum(axis)
-    return _weighted_loss(name, losses, weights, torch.float32, loss_collection)
+    return _weighted_loss(name, losses, weights, torch.float32, loss_collection, scope)
 
 
 def sigmoid_cross_entropy(logits, multi_class_labels, weights=1.0, label_smoothing: float = 0,
@@ -411,7 +411,7 @@ def sigmoid_cross_entropy(logits, multi_class_labels, weights=1.0, label_smoothi
     if label_smoothing > 0:
         labels = labels * (1 - label_smoothing) + 0.5 * label_smoothing
     losses = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
-    return _weighted_loss(name, losses, weights, dtype, loss_collection)
+    return _weighted_loss(name, losses, weights, dtype, loss_collection, scope)
 
 
 def softmax_cross_entropy(logits, onehot_labels, weights=1.0, label_smoothing: float = 0,
@@ -457,7 +457,7 @@ def softmax_cross_entropy(logits, onehot_labels, weights=1.0, label_smoothing: f
     # log_softmax is the stable form of log(softmax); F.cross_entropy would
     # need the classes in dimension 1.
     losses = -(labels * F.log_softmax(logits, dim=-1)).sum(-1)
-    return _weighted_loss(name, losses, weights, dtype, loss_collection)
+    return _weighted_loss(name, losses, weights, dtype, loss_collection, scope)
 
 
 def sparse_softmax_cross_entropy(logits, labels, weights=1.0, scope: Optional[str] = None,
@@ -508,4 +508,4 @@ def sparse_softmax_cross_entropy(logits, labels, weights=1.0, scope: Optional[st
     labels = labels.reshape(batch).to(device=logits.device, dtype=torch.long)
     # gather, not F.cross_entropy: its ignore_index would silently zero label -100.
     losses = -F.log_softmax(logits, dim=-1).gather(1, labels[:, None]).squeeze(1)
-    return _weighted_loss(name, losses, weights, dtype, loss_collection)
+    return _weighted_loss(name, losses, weights, dtype, loss_collection, scope)

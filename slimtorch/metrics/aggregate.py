@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from typing import Dict, Mapping, Tuple
 
+import torch
+
+from .base import StreamingMetric
+
 __all__ = ["aggregate_metric_map", "aggregate_metrics"]
 
 
@@ -18,7 +22,8 @@ def aggregate_metrics(*value_update_tuples) -> Tuple[list, list]:
     """
     if not value_update_tuples:
         raise ValueError("aggregate_metrics: expected at least one value_tensor/update_op pair")
-    pairs = [tuple(pair) for pair in value_update_tuples]
+    pairs = [_pair("aggregate_metrics", f"argument {i}", pair)
+             for i, pair in enumerate(value_update_tuples)]
     return [value for value, _ in pairs], [update for _, update in pairs]
 
 
@@ -29,9 +34,40 @@ def aggregate_metric_map(names_to_tuples: Mapping) -> Tuple[Dict, Dict]:
         ...     {'eval/mean': slim.metrics.streaming_mean()})
         >>> updates['eval/mean'](torch.tensor([1.0, 2.0])).item(), values['eval/mean']().item()
         (1.5, 1.5)
+
+    Each entry must be a streaming metric (or a ``(value, update)`` pair of
+    callables); one batch's value, such as ``slim.metrics.accuracy``'s
+    tensor, is refused with the streaming form to use instead:
+
+        >>> slim.metrics.aggregate_metric_map(
+        ...     {'eval/Accuracy': slim.metrics.accuracy(torch.tensor([1]), torch.tensor([1]))})
+        Traceback (most recent call last):
+        ...
+        TypeError: aggregate_metric_map: entry 'eval/Accuracy' is a tensor (one batch's value), not
+        a (value, update) pair; use a streaming metric, e.g. slim.metrics.streaming_accuracy(...)
+        instead of slim.metrics.accuracy(...)
     """
     if not names_to_tuples:
         raise ValueError("aggregate_metric_map: expected at least one name -> metric entry")
-    pairs = {name: tuple(pair) for name, pair in names_to_tuples.items()}
+    pairs = {name: _pair("aggregate_metric_map", f"entry {name!r}", pair)
+             for name, pair in names_to_tuples.items()}
     return ({name: value for name, (value, _) in pairs.items()},
             {name: update for name, (_, update) in pairs.items()})
+
+
+def _pair(caller: str, where: str, entry) -> tuple:
+    """``(value, update)`` of a metric or pair; a clear error for anything else."""
+    if isinstance(entry, StreamingMetric):
+        return entry.value, entry.update
+    if isinstance(entry, (tuple, list)) and len(entry) == 2 and all(map(callable, entry)):
+        return tuple(entry)
+    if isinstance(entry, torch.Tensor):
+        what = "a tensor (one batch's value)"
+    elif isinstance(entry, (tuple, list)):
+        items = ", ".join(type(item).__name__ for item in entry)
+        what = f"a {type(entry).__name__} of ({items})"
+    else:
+        what = f"a {type(entry).__name__}"
+    raise TypeError(f"{caller}: {where} is {what}, not a (value, update) pair; use a streaming "
+                    "metric, e.g. slim.metrics.streaming_accuracy(...) instead of "
+                    "slim.metrics.accuracy(...)")

@@ -117,6 +117,19 @@ class StreamingMetric:
         """``value, update = metric``: TF-Slim's ``(value_op, update_op)``."""
         return iter((self.value, self.update))
 
+    def __getitem__(self, index):
+        """``metric[0]`` is ``value`` and ``metric[1]`` is ``update``, as in
+        TF-Slim's tuple (code such as ``accuracy[1]`` works unchanged).
+
+            >>> metric = slim.metrics.streaming_mean()
+            >>> metric[1](torch.tensor([2.0, 4.0])).item(), metric[0]().item(), len(metric)
+            (3.0, 3.0, 2)
+        """
+        return (self.value, self.update)[index]
+
+    def __len__(self) -> int:
+        return 2
+
     def variables(self) -> Dict[str, torch.Tensor]:
         """The local state under TF-Slim's names (``mean/total``, ``mean/count``)."""
         out = {}

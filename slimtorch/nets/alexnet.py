@@ -112,3 +112,4 @@ def alexnet_v2(inputs: torch.Tensor, num_classes: Optional[int] = 1000, is_train
 
 alexnet_v2.default_image_size = 224
 alexnet_v2.input_channels = 3
+alexnet_v2.min_image_size = 195   # VALID conv1 11x11/4 and pools 3x3/2 must leave fc6 5x5

@@ -125,3 +125,4 @@ def cifarnet(images: torch.Tensor, num_classes: Optional[int] = 10, is_training=
 
 cifarnet.default_image_size = 32
 cifarnet.input_channels = 3
+cifarnet.min_image_size = 4   # two 2x2/2 VALID max pools

@@ -357,6 +357,7 @@ def inception_resnet_v2(inputs, num_classes=1001, is_training=None, dropout_keep
 
 inception_resnet_v2.default_image_size = 299
 inception_resnet_v2.input_channels = 3
+inception_resnet_v2.min_image_size = 107   # AuxLogits' 5x5/3 VALID pool needs a 5x5 map (75 without it)
 
 
 def inception_resnet_v2_arg_scope(weight_decay=0.00004, batch_norm_decay=0.9997,

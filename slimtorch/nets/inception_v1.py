@@ -163,6 +163,7 @@ def inception_v1(inputs: torch.Tensor, num_classes: Optional[int] = 1000,
 
 inception_v1.default_image_size = 224
 inception_v1.input_channels = 3
+inception_v1.min_image_size = 193   # the 7x7 VALID AvgPool needs a 7x7 map at stride 32 (1 with global_pool)
 
 #: research/slim's ``inception_v1_arg_scope`` is ``inception_utils.inception_arg_scope``.
 inception_v1_arg_scope = inception_arg_scope

@@ -223,6 +223,7 @@ def inception_v2(inputs: torch.Tensor, num_classes: Optional[int] = 1000,
 
 inception_v2.default_image_size = 224
 inception_v2.input_channels = 3
+inception_v2.min_image_size = 1   # SAME everywhere; the final pool shrinks to fit
 
 #: research/slim's ``inception_v2_arg_scope`` is ``inception_utils.inception_arg_scope``.
 inception_v2_arg_scope = inception_arg_scope

@@ -252,6 +252,7 @@ def inception_v3(inputs: torch.Tensor, num_classes: Optional[int] = 1000,
 
 inception_v3.default_image_size = 299
 inception_v3.input_channels = 3
+inception_v3.min_image_size = 107   # AuxLogits' 5x5/3 VALID pool needs Mixed_6e 5x5 (75 without it)
 
 #: research/slim's ``inception_v3_arg_scope`` is ``inception_utils.inception_arg_scope``.
 inception_v3_arg_scope = inception_arg_scope

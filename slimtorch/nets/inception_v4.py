@@ -369,6 +369,7 @@ def inception_v4(inputs, num_classes=1001, is_training=None, dropout_keep_prob=0
 
 inception_v4.default_image_size = 299
 inception_v4.input_channels = 3
+inception_v4.min_image_size = 107   # AuxLogits' 5x5/3 VALID pool needs Mixed_6h 5x5 (75 without it)
 
 #: research/slim's ``inception_v4_arg_scope`` is the shared Inception one.
 inception_v4_arg_scope = inception_utils.inception_arg_scope

@@ -102,3 +102,4 @@ def lenet(images: torch.Tensor, num_classes: Optional[int] = 10, is_training=Non
 
 lenet.default_image_size = 28
 lenet.input_channels = 1   # grey MNIST digits
+lenet.min_image_size = 4   # two 2x2/2 VALID max pools

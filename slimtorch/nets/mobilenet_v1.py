@@ -239,6 +239,7 @@ def mobilenet_v1(inputs: torch.Tensor, num_classes=1000, dropout_keep_prob: floa
 
 mobilenet_v1.default_image_size = 224
 mobilenet_v1.input_channels = 3
+mobilenet_v1.min_image_size = 1   # SAME everywhere; the final pool shrinks to fit
 
 
 mobilenet_v1_075 = wrapped_partial(mobilenet_v1, depth_multiplier=0.75)

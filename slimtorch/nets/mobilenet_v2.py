@@ -146,6 +146,7 @@ def mobilenet(input_tensor: torch.Tensor, num_classes=1001, depth_multiplier: fl
 
 mobilenet.default_image_size = 224
 mobilenet.input_channels = 3
+mobilenet.min_image_size = 1   # SAME everywhere; the final pool is global
 
 # finegrain_classification_mode keeps the 1280-channel embedding for the
 # narrow variants.

@@ -1,14 +1,21 @@
 """Builds any zoo net by name, as research/slim's ``nets_factory`` does.
 
     >>> network_fn = get_network_fn('lenet', num_classes=10)
-    >>> network_fn.default_image_size, network_fn.input_channels
-    (28, 1)
+    >>> network_fn.default_image_size, network_fn.input_channels, network_fn.min_image_size
+    (28, 1, 4)
     >>> logits, end_points = network_fn(torch.zeros(2, 1, 28, 28))
     >>> logits.shape, 'Predictions' in end_points
     (torch.Size([2, 10]), True)
 
 ``network_fn`` is a :class:`slimtorch.Model` (an ``nn.Module``): its variables
-carry TF-Slim's names, so checkpoints map one to one.
+carry TF-Slim's names, so checkpoints map one to one. Its first call checks
+the images against what the net declares (:class:`slimtorch.InputSpec`):
+
+    >>> get_network_fn('vgg_16', 10)(torch.zeros(1, 224, 224, 3))
+    Traceback (most recent call last):
+    ...
+    ValueError: vgg_16: expected float images [N, 3, H, W] (NCHW), got float32 [1, 224, 224, 3]:
+    channels-last (NHWC); use images.permute(0, 3, 1, 2)
 
 Differences from TF-Slim, both fixing traps:
 
@@ -30,10 +37,10 @@ from collections.abc import Mapping
 import torch
 
 from ..arg_scope import arg_scope
-from ..model import Model
+from ..model import InputSpec, Model
 
-__all__ = ["NetworkFn", "arg_scopes_map", "get_network_fn", "input_channels", "network_names",
-           "networks_map"]
+__all__ = ["NetworkFn", "arg_scopes_map", "get_network_fn", "input_channels", "min_image_size",
+           "network_names", "networks_map"]
 
 # name -> (module in slimtorch.nets, net function, arg_scope function)
 _NETWORKS = {
@@ -109,6 +116,22 @@ def input_channels(name: str) -> int:
     return networks_map[name].input_channels
 
 
+def min_image_size(name: str) -> int:
+    """The smallest height and width net ``name`` takes with its default
+    arguments (its ``'VALID'`` convolutions and pools need that much; some
+    arguments, like ``global_pool=True``, accept less). Each net function
+    declares it as ``min_image_size``, beside ``default_image_size``.
+
+        >>> min_image_size('vgg_16'), min_image_size('inception_v3'), min_image_size('resnet_v1_50')
+        (224, 107, 1)
+
+    Raises:
+        ValueError: for an unknown name.
+    """
+    _check_name(name)
+    return networks_map[name].min_image_size
+
+
 def _check_name(name: str) -> None:
     if name not in _NETWORKS:
         known = ", ".join(sorted(_NETWORKS))
@@ -123,6 +146,12 @@ class NetworkFn(Model):
         default_image_size: the input size the net was designed for.
         input_channels: the image channels it takes (1 for LeNet, else 3),
             so ``(batch, input_channels, size, size)`` is an input shape.
+        min_image_size: the smallest height and width it takes (see
+            :func:`min_image_size`).
+        input_spec: the :class:`slimtorch.InputSpec` made of these, which
+            the first call checks: a channels-last, wrong-channel, integer or
+            float64 batch, or one too small, gets one ``ValueError`` naming
+            the net and the fix.
         num_classes: as given to :func:`get_network_fn`.
         memory_format: ``torch.channels_last`` by default (see ``slim.Model``):
             the fast layout on CPUs (oneDNN) and GPUs; set it to None before
@@ -142,9 +171,25 @@ class NetworkFn(Model):
         self.weight_decay = weight_decay
         self.default_image_size = getattr(func, "default_image_size", None)
         self.input_channels = getattr(func, "input_channels", None)
+        self.min_image_size = getattr(func, "min_image_size", None)
+        self.input_spec = InputSpec(self.input_channels, self.min_image_size,
+                                    preprocessing=_preprocessing_hint(name))
+
+    def _label(self) -> str:
+        return self.name
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, num_classes={self.num_classes}, {super().extra_repr()}"
+
+
+def _preprocessing_hint(name: str):
+    """The preprocessing the input error suggests for integer images, when
+    research/slim names one for this net (alexnet_v2 and others have none)."""
+    from ..data.preprocessing import preprocessing_fn_map   # loaded with slimtorch already
+
+    if name in preprocessing_fn_map:
+        return f"slimtorch.data.preprocessing.get_preprocessing({name!r})"
+    return None
 
 
 def get_network_fn(name: str, num_classes, weight_decay: float = 0.0,

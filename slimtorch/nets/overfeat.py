@@ -112,3 +112,4 @@ def overfeat(inputs: torch.Tensor, num_classes: Optional[int] = 1000, is_trainin
 
 overfeat.default_image_size = 231
 overfeat.input_channels = 3
+overfeat.min_image_size = 231   # VALID conv1 11x11/4 and pools must leave fc6 6x6

@@ -141,6 +141,7 @@ def resnet_v1(inputs: torch.Tensor, blocks, num_classes=None, is_training=None,
 
 resnet_v1.default_image_size = 224
 resnet_v1.input_channels = 3
+resnet_v1.min_image_size = 1   # SAME convs, global pool
 
 
 def resnet_v1_block(scope: str, base_depth: int, num_units: int, stride: int) -> Block:
@@ -229,4 +230,5 @@ def resnet_v1_200(inputs, num_classes=None, is_training=None, global_pool=True,
 for _net in (resnet_v1_50, resnet_v1_101, resnet_v1_152, resnet_v1_200):
     _net.default_image_size = resnet_v1.default_image_size
     _net.input_channels = resnet_v1.input_channels
+    _net.min_image_size = resnet_v1.min_image_size
 del _net

@@ -219,10 +219,13 @@ def vgg_19(inputs: torch.Tensor, num_classes: Optional[int] = 1000, is_training=
 
 vgg_a.default_image_size = 224
 vgg_a.input_channels = 3
+vgg_a.min_image_size = 224   # fc6 is a 7x7 VALID conv after five 2x2/2 VALID pools
 vgg_16.default_image_size = 224
 vgg_16.input_channels = 3
+vgg_16.min_image_size = 224   # fc6 is a 7x7 VALID conv after five 2x2/2 VALID pools
 vgg_19.default_image_size = 224
 vgg_19.input_channels = 3
+vgg_19.min_image_size = 224   # fc6 is a 7x7 VALID conv after five 2x2/2 VALID pools
 
 # research/slim's aliases: the configurations' letters in the paper.
 vgg_d = vgg_16

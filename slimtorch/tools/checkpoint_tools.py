@@ -18,7 +18,7 @@ from ..checkpoint.readers import load_checkpoint
 from ..checkpoint.safetensors_store import SafetensorsReader, save_checkpoint
 from ..checkpoint.torch_file import TorchFileReader
 from ..nets import nets_factory
-from .compat import compare_with_reader
+from .compat import CompatibilityReport, compare_with_reader
 from .torchvision_names import from_torchvision, torchvision_num_classes
 
 __all__ = ["build_zoo_net", "check_checkpoint", "convert_checkpoint", "inspect_checkpoint"]
@@ -110,16 +110,23 @@ def convert_checkpoint(src, dst: str, net=None, num_classes=None, torchvision: b
         converted[name] = record.layout.to_torch(tensor) if record and layout == "tf" else tensor
     report = compare_with_reader({n: r.tensor for n, r in records.items()}, _InMemory(converted))
     if report.missing or report.mismatched:
-        raise CheckpointError(f"{src} does not fit {net}:\n{report.format()}")
+        # The first line says it all (the command prints only that on stderr);
+        # the report below it lists the names.
+        raise CheckpointError(f"{src} does not fit {net}: {len(report.missing)} missing, "
+                              f"{len(report.mismatched)} mis-shaped; check --net and "
+                              "--num-classes (and --torchvision for a torchvision file)\n"
+                              f"{report.format()}")
     save_checkpoint(dst, {n: converted[n] for n in records}, step, {"net": net})
     return report.format()
 
 
-def check_checkpoint(net: str, path, num_classes=None) -> str:
-    """The compatibility report of checkpoint ``path`` against zoo net ``net``."""
+def check_checkpoint(net: str, path, num_classes=None) -> CompatibilityReport:
+    """The compatibility report of checkpoint ``path`` against zoo net ``net``
+    (``.format()`` it to print; it fits when ``missing`` and ``mismatched``
+    are empty)."""
     with load_checkpoint(path) as reader:
         model = build_zoo_net(net, num_classes, reader.get_variable_to_shape_map())
-        return compare_with_reader(model, reader).format()
+        return compare_with_reader(model, reader)
 
 
 def _torch(reader, name: str) -> torch.Tensor:

@@ -12,17 +12,29 @@ module (each private; import the names from here):
   (optimizer, random generators, data position), saved and restored as one
   object; :func:`flatten_trainer_state` / :func:`restore_trainer_state` are
   its file format;
-* :func:`place`, :func:`prefetch_to_device`, :func:`progress_bar`, ...:
-  where a run happens (torchrun context, device, batches moved there).
+* :class:`SignalCatcher` / :class:`Interrupted`: Ctrl-C and SIGTERM end a
+  run cleanly, with its work saved;
+* :class:`TrainDirLock` / :class:`TrainDirLockedError`: one trainer per
+  training directory;
+* :func:`place`, :func:`prefetch_to_device`, :func:`progress_bar`,
+  :func:`log_to_stderr_by_default`, ...: where a run happens (torchrun
+  context, device, batches moved there) and what the user sees.
 """
 
 from ._ddp_step import StepModule, wrap_train_step
+from ._interrupts import Interrupted, SignalCatcher
 from ._resumable_batches import ResumableBatches
-from ._runtime import device_type, move_variables, place, prefetch_to_device, progress_bar, to_device
+from ._runtime import (device_type, log_to_stderr_by_default, max_over_ranks, move_variables, place,
+                       prefetch_to_device, progress_bar, to_device)
+from ._train_dir_lock import LOCK_FILENAME, TrainDirLock, TrainDirLockedError
 from ._train_op import TrainOp, clip_gradient_norms, create_train_op, multiply_gradients, variables_to_train
 from ._trainer_state import TRAINER_STATE_VERSION, TrainerState, flatten_trainer_state, restore_trainer_state
 
 __all__ = [
+    # stopping on SIGINT / SIGTERM
+    "Interrupted", "SignalCatcher",
+    # one trainer per directory
+    "LOCK_FILENAME", "TrainDirLock", "TrainDirLockedError",
     # the train op (re-exported by slim.learning)
     "TrainOp", "clip_gradient_norms", "create_train_op", "multiply_gradients",
     "variables_to_train",
@@ -32,5 +44,6 @@ __all__ = [
     "ResumableBatches", "TRAINER_STATE_VERSION", "TrainerState", "flatten_trainer_state",
     "restore_trainer_state",
     # where a run happens
-    "device_type", "move_variables", "place", "prefetch_to_device", "progress_bar", "to_device",
+    "device_type", "log_to_stderr_by_default", "max_over_ranks", "move_variables", "place",
+    "prefetch_to_device", "progress_bar", "to_device",
 ]

@@ -1,20 +1,23 @@
 """Where a run happens: the torchrun context, the device, this rank's share
-of the data, batches moved there, and the progress bar. Shared by
-``slim.learning.train`` and ``slim.evaluation``."""
+of the data, batches moved there, and what the user sees (the progress bar,
+log lines on stderr by default). Shared by ``slim.learning.train`` and
+``slim.evaluation``."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
-from typing import Optional
+import threading
+from typing import Iterator, Optional, Sequence
 
 import torch
 
 from .. import distributed
 from ..graph import get_default_graph
 
-__all__ = ["device_type", "move_variables", "place", "prefetch_to_device", "progress_bar",
-           "to_device"]
+__all__ = ["device_type", "log_to_stderr_by_default", "max_over_ranks", "move_variables", "place",
+           "prefetch_to_device", "progress_bar", "to_device"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +72,84 @@ def progress_bar(progress: Optional[bool], total: Optional[int], start: int, uni
         logger.warning("progress=True needs tqdm (pip install tqdm); logging instead")
         return None
     return tqdm(total=total, initial=start, unit=unit, dynamic_ncols=True)
+
+
+_LOG_FORMAT = "%(levelname)s:%(name)s:%(message)s"   # what logging.basicConfig() prints
+_default_handler_guard = threading.Lock()
+_default_handler_users = [0, None, None]   # trainers using it, the handler, the level it replaced
+
+
+def _logging_configured() -> bool:
+    """Whether the user set up logging anywhere slimtorch's records go: the
+    root logger, ``slimtorch`` or one of its children has a handler."""
+    if logging.getLogger().handlers:
+        return True
+    loggers = [logging.getLogger("slimtorch")] + [
+        logger for name, logger in list(logging.Logger.manager.loggerDict.items())
+        if name.startswith("slimtorch.") and isinstance(logger, logging.Logger)]
+    return any(logger.handlers for logger in loggers)
+
+
+@contextlib.contextmanager
+def log_to_stderr_by_default() -> Iterator[None]:
+    """For the duration of the block, ``slimtorch``'s INFO lines (progress,
+    resume, warnings) go to stderr, as TF-Slim's did, unless the program
+    configured logging itself (a handler on the root logger or on
+    ``slimtorch``): then nothing is touched. The handler goes on the
+    ``slimtorch`` logger, never the root, and is removed afterwards; a level
+    the user set on ``slimtorch`` is kept.
+
+        >>> import logging
+        >>> with log_to_stderr_by_default():
+        ...     configured = bool(logging.getLogger().handlers)
+        ...     configured or len(logging.getLogger('slimtorch').handlers) == 1
+        True
+        >>> logging.getLogger('slimtorch').handlers
+        []
+    """
+    package = logging.getLogger("slimtorch")
+    with _default_handler_guard:
+        if _default_handler_users[0]:
+            _default_handler_users[0] += 1   # another trainer (thread) installed it already
+            mine = True
+        elif _logging_configured():
+            mine = False
+        else:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+            _default_handler_users[:] = [1, handler, package.level]
+            package.addHandler(handler)
+            if package.level == logging.NOTSET:   # the root's WARNING would hide progress
+                package.setLevel(logging.INFO)
+            mine = True
+    try:
+        yield
+    finally:
+        if mine:
+            with _default_handler_guard:
+                _default_handler_users[0] -= 1
+                if not _default_handler_users[0]:
+                    _, handler, level = _default_handler_users
+                    package.removeHandler(handler)
+                    package.setLevel(level)
+                    _default_handler_users[:] = [0, None, None]
+
+
+def max_over_ranks(values: Sequence[int], ctx) -> list:
+    """The element-wise maximum of small non-negative integers over all
+    torchrun ranks (one collective), e.g. "a rank got a signal" and "the
+    chief's save timer expired" agreed in one step. Every rank must call it;
+    without a process group it returns ``values``.
+
+        >>> max_over_ranks([0, 15], distributed.DistContext())
+        [0, 15]
+    """
+    if not (ctx.enabled and ctx.world_size > 1):
+        return [int(v) for v in values]
+    import torch.distributed as dist
+    t = torch.tensor([int(v) for v in values], dtype=torch.int64, device=ctx.device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return [int(v) for v in t.tolist()]
 
 
 def to_device(batch, device, channels_last: bool = False):

@@ -24,7 +24,8 @@ from typing import Callable, Mapping, Optional, Sequence
 import torch
 
 from .. import distributed
-from ..graph import GraphKeys, Variable, get_default_graph
+from ..graph import Variable, get_default_graph
+from ..losses.collection import take_named_losses
 from ..model import dry_run
 from ..variables import get_or_create_global_step, get_trainable_variables
 from ._ddp_step import wrap_train_step
@@ -80,7 +81,10 @@ class TrainOp:
 
     Made by :func:`create_train_op`; see there. Attributes: ``optimizer``
     (None until the first step or :meth:`build`), ``variables_to_train``,
-    ``skipped_steps`` (updates dropped for a non-finite loss).
+    ``skipped_steps`` (updates dropped for a non-finite loss),
+    ``last_losses`` (the last step's collected losses, detached, by name:
+    ``{'softmax_cross_entropy': tensor, 'aux_loss': ...}``; a name added
+    again gets ``_1``, ``_2``, ...).
     """
 
     def __init__(self, loss_fn, optimizer, global_step, variables_to_train, clip_gradient_norm,
@@ -111,7 +115,7 @@ class TrainOp:
         self.on_nonfinite_loss = on_nonfinite_loss
         self.skipped_steps = 0   # updates dropped for a non-finite loss (on_nonfinite_loss='skip')
         self.last_gradients: list = []
-        self.last_losses: list = []
+        self.last_losses: dict = {}
         self.learning_rate = learning_rate
         if mixed_precision not in (None, "bf16", "fp16"):
             raise ValueError(f"create_train_op: mixed_precision must be None, 'bf16' or 'fp16', "
@@ -168,13 +172,13 @@ class TrainOp:
 
     def _run_loss(self, batch) -> torch.Tensor:
         graph = get_default_graph()
-        graph.pop_collection(GraphKeys.LOSSES)   # losses belong to this step only
+        take_named_losses(graph)   # losses belong to this step only
         loss = self.loss_fn(batch)
         if loss is None:
             from ..losses import get_total_loss
             loss = get_total_loss()
-        self.last_losses = [x.detach() for x in graph.pop_collection(GraphKeys.LOSSES)
-                            if isinstance(x, torch.Tensor)]
+        self.last_losses = {name: x.detach() for name, x in take_named_losses(graph).items()
+                            if isinstance(x, torch.Tensor)}
         return loss
 
     def _ensure_optimizer(self) -> None:
