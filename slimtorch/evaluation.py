@@ -67,9 +67,11 @@ from .graph import get_default_graph
 from .metrics.base import StreamingMetric, reset_metrics
 from .model import dry_run
 from .summaries import SummaryWriter, record_if
+from .training import StopAfterNEvalsHook, SummaryAtEndHook, hook_settings, run_hooks
 from .variables import get_variables
 
-__all__ = ["checkpoints_iterator", "evaluate_once", "evaluation_loop", "wait_for_new_checkpoint"]
+__all__ = ["StopAfterNEvalsHook", "SummaryAtEndHook", "checkpoints_iterator", "evaluate_once",
+           "evaluate_repeatedly", "evaluation_loop", "wait_for_new_checkpoint"]
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +184,7 @@ def _tf_slim_signature(fn: Callable) -> Callable:
                 _noted_master.append(master)
                 logger.info("%s: ignoring TF-Slim's master=%r (slimtorch evaluates in this "
                             "process)", fn.__name__, master)
-            if len(args) < 3 and "data" not in kwargs:   # TF read the batches from its graph
+            if len(args) < 3 and "data" not in kwargs and kwargs.get("eval_op") is not None:
                 raise TypeError(f"{fn.__name__}: called with TF-Slim's signature (master first), "
                                 "which has no data argument; pass the batches as data=...")
             if len(args) >= 3 and isinstance(args[2], int):
@@ -222,11 +224,11 @@ def _interrupted(catcher, at: Optional[str], evaluated: int, ctx):
 
 
 @_tf_slim_signature
-def evaluate_once(checkpoint_path: str, logdir: Optional[str], data: Iterable,
+def evaluate_once(checkpoint_path: str, logdir: Optional[str], data: Optional[Iterable] = None,
                   num_evals: Optional[int] = None, eval_op: Optional[Callable] = None,
                   metrics=None, final_op=None, summary_op=_USE_DEFAULT,
                   variables_to_restore=None, device: Union[str, torch.device, None] = "auto",
-                  progress: Optional[bool] = None, quiet: bool = False):
+                  progress: Optional[bool] = None, quiet: bool = False, hooks=None):
     """Restores ``checkpoint_path``, runs ``eval_op`` on ``num_evals`` batches
     of ``data`` and returns the final values.
 
@@ -234,8 +236,10 @@ def evaluate_once(checkpoint_path: str, logdir: Optional[str], data: Iterable,
         checkpoint_path: a checkpoint file, TF prefix or directory (its latest).
         logdir: summaries go here, at the checkpoint's global step (None: none).
         data: batches (a ``DataLoader``, a list); read once, from the start.
+            None only without ``eval_op`` (the models must be built then).
         num_evals: how many batches (None: all of ``data``).
-        eval_op: ``eval_op(batch)`` runs the models and updates the metrics.
+        eval_op: ``eval_op(batch)`` runs the models and updates the metrics;
+            None: no batch is run (only ``final_op`` and the summaries).
         metrics: ``{name: metric}`` (or ``names_to_values`` from
             ``aggregate_metric_map``): values to return, print as
             ``name: value`` and write as scalar summaries.
@@ -250,6 +254,10 @@ def evaluate_once(checkpoint_path: str, logdir: Optional[str], data: Iterable,
         device: ``'auto'`` (CUDA when available), a device, or None.
         progress: a progress bar over the batches (None: on a terminal).
         quiet: do not print the final values.
+        hooks: TF's session hooks, eagerly: functions called after the
+            evaluation, objects with ``begin()`` / ``end()`` methods, and
+            :class:`StopAfterNEvalsHook` / :class:`SummaryAtEndHook` (read as
+            ``num_evals`` and a summary directory).
 
     Returns: ``final_op``'s value, else ``{name: float}`` for ``metrics``,
     else None.
@@ -258,21 +266,19 @@ def evaluate_once(checkpoint_path: str, logdir: Optional[str], data: Iterable,
         slimtorch.training.Interrupted: on SIGINT or SIGTERM (after the batch
             in progress; no summaries are written then).
     """
-    if not callable(eval_op):
-        raise TypeError("evaluate_once: eval_op must be a function of the batch that runs the "
-                        f"model and updates the metrics; got {type(eval_op).__name__}")
+    _check_eval_op("evaluate_once", eval_op, data)
     ctx, device, data = training.place(device, data, seed=0)
+    settings = _Settings(num_evals, logdir, summary_op, hooks)
     with training.SignalCatcher() as catcher:
-        result = _evaluate(checkpoint_path, logdir, data, num_evals, eval_op, metrics, final_op,
-                           summary_op, variables_to_restore, device, progress, quiet, ctx,
-                           catcher)
+        result = _evaluate(checkpoint_path, data, eval_op, metrics, final_op, settings,
+                           variables_to_restore, device, progress, quiet, ctx, catcher)
         if catcher.received is not None:
             raise _interrupted(catcher, checkpoint_path, int(result is not _CUT_SHORT), ctx)
     return result
 
 
 @_tf_slim_signature
-def evaluation_loop(checkpoint_dir: str, logdir: Optional[str], data: Iterable,
+def evaluation_loop(checkpoint_dir: str, logdir: Optional[str], data: Optional[Iterable] = None,
                     num_evals: Optional[int] = None, eval_op: Optional[Callable] = None,
                     metrics=None, final_op=None, summary_op=_USE_DEFAULT,
                     variables_to_restore=None, eval_interval_secs: float = 60,
@@ -280,7 +286,7 @@ def evaluation_loop(checkpoint_dir: str, logdir: Optional[str], data: Iterable,
                     timeout: Optional[float] = None,
                     timeout_fn: Optional[Callable[[], bool]] = None,
                     device: Union[str, torch.device, None] = "auto",
-                    progress: Optional[bool] = None, quiet: bool = False):
+                    progress: Optional[bool] = None, quiet: bool = False, hooks=None):
     """Evaluates every new checkpoint of ``checkpoint_dir`` (see
     :func:`checkpoints_iterator` for the timing: at most one evaluation per
     ``eval_interval_secs``; checkpoints written meanwhile are skipped, only
@@ -295,19 +301,17 @@ def evaluation_loop(checkpoint_dir: str, logdir: Optional[str], data: Iterable,
         slimtorch.training.Interrupted: on SIGINT or SIGTERM, between batches
             or while waiting for a checkpoint.
     """
-    if not callable(eval_op):
-        raise TypeError("evaluation_loop: eval_op must be a function of the batch that runs "
-                        f"the model and updates the metrics; got {type(eval_op).__name__}")
+    _check_eval_op("evaluation_loop", eval_op, data)
     ctx, device, data = training.place(device, data, seed=0)
+    settings = _Settings(num_evals, logdir, summary_op, hooks)
     values, done = None, 0
     with training.SignalCatcher() as catcher:
         checkpoints = _checkpoints(checkpoint_dir, eval_interval_secs, timeout, timeout_fn,
                                    catcher=catcher) if ctx.is_chief else None
         for path in _agreed(checkpoints, ctx):
             try:
-                result = _evaluate(path, logdir, data, num_evals, eval_op, metrics, final_op,
-                                   summary_op, variables_to_restore, device, progress, quiet,
-                                   ctx, catcher)
+                result = _evaluate(path, data, eval_op, metrics, final_op, settings,
+                                   variables_to_restore, device, progress, quiet, ctx, catcher)
             except (CheckpointError, OSError) as error:
                 reason = str(error) if str(path) in str(error) else f"{path}: {error}"
                 logger.warning("evaluation_loop: skipping a checkpoint: %s", reason)
@@ -325,6 +329,90 @@ def evaluation_loop(checkpoint_dir: str, logdir: Optional[str], data: Iterable,
     return values
 
 
+def _combined_eval_ops(eval_ops) -> Optional[Callable]:
+    """TF's ``eval_ops`` (one op, a list or a dict of them) as one function
+    of the batch."""
+    if eval_ops is None or callable(eval_ops):
+        return eval_ops
+    ops = list(eval_ops.values()) if isinstance(eval_ops, Mapping) else list(eval_ops)
+    for op in ops:
+        if not callable(op):
+            raise TypeError("evaluate_repeatedly: eval_ops must be functions of the batch (a "
+                            f"metric's update, ...); got {type(op).__name__}")
+
+    def run_all(batch):
+        for op in ops:
+            op(batch)
+    return run_all
+
+
+def evaluate_repeatedly(checkpoint_dir: str, master: str = "", scaffold=None, eval_ops=None,
+                        feed_dict=None, final_ops=None, final_ops_feed_dict=None,
+                        eval_interval_secs: float = 60, hooks=None, config=None,
+                        max_number_of_evaluations: Optional[int] = None,
+                        timeout: Optional[float] = None,
+                        timeout_fn: Optional[Callable[[], bool]] = None, *,
+                        data: Optional[Iterable] = None, variables_to_restore=None,
+                        device: Union[str, torch.device, None] = "auto",
+                        progress: Optional[bool] = None):
+    """TF's ``evaluate_repeatedly`` (``tf.contrib.training``, ``slim.evaluation``):
+    evaluates every new checkpoint of ``checkpoint_dir`` as it appears (see
+    :func:`checkpoints_iterator`), as :func:`evaluation_loop` does, with TF's
+    signature: ``eval_ops`` run on each batch of ``data`` (all of it, or as
+    many batches as a :class:`StopAfterNEvalsHook` says), then ``final_ops``
+    are read; a :class:`SummaryAtEndHook` writes the summaries.
+
+        >>> import tempfile
+        >>> net = slim.Model(lambda x: slim.fully_connected(x, 1, scope='fc'))
+        >>> x = torch.ones(2, 3); _ = net(x)
+        >>> ckpt_dir = tempfile.mkdtemp()
+        >>> _ = slim.checkpoint.CheckpointManager(ckpt_dir).save(net.named_variables(), 1)
+        >>> mean = slim.metrics.streaming_mean()
+        >>> evaluate_repeatedly(ckpt_dir, eval_ops=lambda b: mean.update(b.sum()),
+        ...                     final_ops={'mean': mean}, data=[x, 2 * x],
+        ...                     hooks=[StopAfterNEvalsHook(1)], max_number_of_evaluations=1)
+        {'mean': 6.0}
+
+    Args:
+        checkpoint_dir: the directory to watch.
+        master, config: TF's session target and ``ConfigProto``: ignored.
+        scaffold, feed_dict, final_ops_feed_dict: must be None (no graph to
+            scaffold, nothing to feed eagerly: values come through ``data``
+            and closures).
+        eval_ops: a function of the batch (a list or dict of them) that runs
+            the models and updates the metrics; None: no batch is run.
+        final_ops: what to return: a metric, a function, or a list / dict of
+            them, read after the batches.
+        eval_interval_secs: at most one evaluation per this many seconds.
+        hooks: functions (called after each evaluation), objects with
+            ``begin()`` / ``end()``, :class:`StopAfterNEvalsHook`,
+            :class:`SummaryAtEndHook`.
+        max_number_of_evaluations: stop after this many (None: no limit).
+        timeout, timeout_fn: as :func:`checkpoints_iterator`.
+        data: the batches ``eval_ops`` run on (TF read them from its graph).
+        variables_to_restore, device, progress: as :func:`evaluate_once`.
+
+    Returns:
+        The last evaluation's ``final_ops`` values; None without ``final_ops``
+        or when no checkpoint was evaluated.
+    """
+    del master, config
+    for arg, value in (("scaffold", scaffold), ("feed_dict", feed_dict),
+                       ("final_ops_feed_dict", final_ops_feed_dict)):
+        if value is not None:
+            raise TypeError(f"evaluate_repeatedly: {arg} has no meaning eagerly (no graph, no "
+                            "placeholders); pass the batches as data= and values through "
+                            "closures")
+    result = evaluation_loop(checkpoint_dir=checkpoint_dir, logdir=None, data=data,
+                             eval_op=_combined_eval_ops(eval_ops), final_op=final_ops,
+                             variables_to_restore=variables_to_restore,
+                             eval_interval_secs=eval_interval_secs,
+                             max_number_of_evaluations=max_number_of_evaluations,
+                             timeout=timeout, timeout_fn=timeout_fn, device=device,
+                             progress=progress, quiet=True, hooks=hooks)
+    return result if final_ops is not None else None
+
+
 def _agreed(checkpoints: Optional[Iterator[str]], ctx) -> Iterator[str]:
     """Under torchrun the chief watches the directory and every rank gets its
     choice, so all ranks evaluate the same checkpoints (or stop) together."""
@@ -339,18 +427,56 @@ def _agreed(checkpoints: Optional[Iterator[str]], ctx) -> Iterator[str]:
         yield path
 
 
-def _evaluate(checkpoint_path, logdir, data, num_evals, eval_op, metrics, final_op, summary_op,
+class _Settings:
+    """What one evaluation of ``evaluate_once`` / ``evaluation_loop`` /
+    ``evaluate_repeatedly`` does besides running ``eval_op``: how many
+    batches, where the summaries go, the hooks (TF's hooks' settings folded in)."""
+
+    def __init__(self, num_evals, logdir, summary_op, hooks) -> None:
+        hook_evals, summary_hook, self.hooks = hook_settings(hooks)
+        if num_evals is not None and num_evals <= 0:
+            raise ValueError(f"evaluate_once: num_evals must be None or > 0, got {num_evals}")
+        self.num_evals = num_evals if hook_evals is None else \
+            hook_evals if num_evals is None else min(num_evals, hook_evals)
+        self.summary_op = summary_op
+        # (logdir or writer, summary_op) pairs
+        self.targets = [(logdir, summary_op)] if logdir and summary_op is not None else []
+        if summary_hook is not None:
+            op = _USE_DEFAULT if summary_hook.summary_op is None else summary_hook.summary_op
+            self.targets.append((summary_hook.summary_writer or summary_hook.log_dir, op))
+
+    @property
+    def record(self) -> bool:
+        """Whether what ``eval_op`` records is kept, for a default summary."""
+        return any(op is _USE_DEFAULT for _, op in self.targets) or \
+            (not self.targets and self.summary_op is _USE_DEFAULT)
+
+
+def _check_eval_op(fn_name: str, eval_op, data) -> None:
+    """``eval_op`` runs on ``data``: both or neither (TF's evaluation without
+    eval op only restores, computes ``final_op`` and writes the summaries)."""
+    if (eval_op is not None or data is not None) and not callable(eval_op):
+        raise TypeError(f"{fn_name}: eval_op must be a function of the batch that runs the model "
+                        f"and updates the metrics; got {type(eval_op).__name__}")
+    if eval_op is not None and data is None:
+        raise TypeError(f"{fn_name}: eval_op needs the batches to run on: pass data=...")
+
+
+def _evaluate(checkpoint_path, data, eval_op, metrics, final_op, settings: _Settings,
               variables_to_restore, device, progress, quiet, ctx, catcher):
     """One evaluation; ``_CUT_SHORT`` when ``catcher`` caught a signal
     before its last batch (nothing printed or written then)."""
-    if num_evals is not None and num_evals <= 0:
-        raise ValueError(f"evaluate_once: num_evals must be None or > 0, got {num_evals}")
-    batches = iter(data)
+    num_evals = settings.num_evals
+    batches = iter(data) if eval_op is not None else iter(())
     first = next(batches, None)
-    if first is None:
+    if first is None and eval_op is not None:
         raise ValueError("evaluate_once: data yielded no batches")
-    first = training.to_device(first, device)
     if not get_default_graph().records():   # models not built yet: build them
+        if eval_op is None:
+            raise ValueError("evaluate_once: without eval_op the models must be built before "
+                             "the evaluation (call them once), so that there is something to "
+                             "restore")
+        first = training.to_device(first, device)
         with dry_run(), torch.no_grad():
             eval_op(first)
         if device is not None:
@@ -363,11 +489,13 @@ def _evaluate(checkpoint_path, logdir, data, num_evals, eval_op, metrics, final_
     logger.info("Evaluating %s (global step %d)", checkpoint_path, step)
 
     reset_metrics()
-    bar = training.progress_bar(progress, num_evals, 0, unit="batch") if ctx.is_chief else None
-    record = summary_op is _USE_DEFAULT
+    run_hooks(settings.hooks, "begin")
+    bar = training.progress_bar(progress, num_evals, 0, unit="batch") \
+        if ctx.is_chief and eval_op is not None else None
+    record = settings.record
+    count = 0
     with _EvalMode(), torch.no_grad():
-        count = 0
-        for batch in itertools.chain([first], batches):
+        for batch in (itertools.chain([first], batches) if first is not None else ()):
             if num_evals is not None and count >= num_evals:
                 break
             if catcher.received is not None:
@@ -381,7 +509,7 @@ def _evaluate(checkpoint_path, logdir, data, num_evals, eval_op, metrics, final_
         bar.close()
     if catcher.received is not None:
         return _CUT_SHORT
-    if num_evals is not None and count < num_evals:
+    if eval_op is not None and num_evals is not None and count < num_evals:
         logger.warning("evaluate_once: data ran out after %d of num_evals=%d batches",
                        count, num_evals)
 
@@ -393,8 +521,9 @@ def _evaluate(checkpoint_path, logdir, data, num_evals, eval_op, metrics, final_
                 if isinstance(value, float):   # float32 digits only: 0.9642857, not ...313156128
                     value = float(f"{value:.7g}")
                 print(f"{name}: {value}", flush=True)
-        if logdir and summary_op is not None:
-            _write_summaries(logdir, summary_op, values, step, record)
+        for target, summary_op in settings.targets:
+            _write_summaries(target, summary_op, values, step, record)
+    run_hooks(settings.hooks, "end")
     return result
 
 
@@ -452,8 +581,10 @@ def _global_step_of(checkpoint_path: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def _write_summaries(logdir, summary_op, values, step: int, recorded: bool) -> None:
-    writer = SummaryWriter(logdir)
+def _write_summaries(target, summary_op, values, step: int, recorded: bool) -> None:
+    """Writes one evaluation's summaries into ``target``: a directory, or a
+    ``SummaryWriter`` (left open)."""
+    writer = target if isinstance(target, SummaryWriter) else SummaryWriter(target)
     try:
         if callable(summary_op):
             summary_op(writer, step)
@@ -464,4 +595,7 @@ def _write_summaries(logdir, summary_op, values, step: int, recorded: bool) -> N
             if recorded:
                 writer.write_summaries(step)
     finally:
-        writer.close()
+        if writer is not target:
+            writer.close()
+        else:
+            writer.flush()

@@ -13,6 +13,7 @@ There is a default graph, so top-level snippets work as written, and
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any, Optional
 
@@ -35,6 +36,10 @@ class GraphKeys:
     UPDATE_OPS = "update_ops"
     GLOBAL_STEP = "global_step"
     SUMMARIES = "summaries"
+    WEIGHTS = "weights"           # filled by users (TF-Slim's layers leave it empty too)
+    BIASES = "biases"
+    ACTIVATIONS = "activations"
+    TRAIN_OP = "train_op"
 
     #: Collections that hold variables; the rest hold arbitrary values.
     VARIABLE_COLLECTIONS = frozenset(
@@ -161,6 +166,23 @@ class Graph:
 
     def record(self, name: str) -> Optional[VariableRecord]:
         return self._records.get(name)
+
+    def find(self, collection: str, scope: Optional[str] = None) -> list[VariableRecord]:
+        """The records of ``collection`` whose names match the regular
+        expression ``scope`` at their start (TF's ``get_collection(key,
+        scope)``), matched against ``name + ':0'`` as TF's names read.
+
+            >>> with slim.Graph() as g:
+            ...     for name in ('conv1/weights', 'conv10/weights', 'fc/weights'):
+            ...         _ = slim.variable(name, shape=[1])
+            ...     [r.name for r in g.find(slim.GraphKeys.GLOBAL_VARIABLES, 'conv1')]
+            ['conv1/weights', 'conv10/weights']
+        """
+        records = [r for r in self._records.values() if collection in r.collections]
+        if scope:
+            pattern = re.compile(scope)
+            records = [r for r in records if pattern.match(r.name + ":0")]
+        return records
 
     def add_record(self, record: VariableRecord) -> None:
         """Registers ``record``; a newer Model supersedes an older one's names."""

@@ -39,6 +39,9 @@ class Initializer:
     #: Slim initializers expect the TF-layout view of the variable.
     tf_layout = True
 
+    #: The dtype of a tensor made by a TF-style call ``init(shape)``; None: torch's default.
+    dtype: Optional[torch.dtype] = None
+
     def __init__(self, seed: Optional[int] = None) -> None:
         self.seed = seed
 
@@ -47,7 +50,15 @@ class Initializer:
             return None
         return torch.Generator(device=tensor.device).manual_seed(self.seed)
 
-    def __call__(self, tensor: torch.Tensor) -> torch.Tensor:
+    def __call__(self, tensor, dtype=None, partition_info=None) -> torch.Tensor:
+        """Fills ``tensor`` in place and returns it; TF's call ``init(shape,
+        dtype=None)`` (a shape rather than a tensor) returns a new tensor."""
+        if not isinstance(tensor, torch.Tensor):
+            dtype = _as_dtype(dtype) or self.dtype or torch.get_default_dtype()
+            tensor = torch.empty([int(d) for d in tensor], dtype=dtype)
+        elif dtype is not None:
+            raise TypeError(f"{type(self).__name__}: dtype is only for a call with a shape; "
+                            "a tensor is filled in its own dtype")
         if tensor.device.type != "meta":
             with torch.no_grad():
                 self.fill_(tensor)
@@ -59,6 +70,22 @@ class Initializer:
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
         return f"{type(self).__name__}({fields})"
+
+
+def _as_dtype(dtype) -> Optional[torch.dtype]:
+    """A torch dtype from a torch dtype, its name ('int32') or None."""
+    if dtype is None or isinstance(dtype, torch.dtype):
+        return dtype
+    found = getattr(torch, str(dtype), None)
+    if not isinstance(found, torch.dtype):
+        raise TypeError(f"unknown dtype {dtype!r}: pass a torch dtype such as torch.float32")
+    return found
+
+
+def _check_floating(dtype) -> None:
+    if dtype is not None and not dtype.is_floating_point:
+        raise TypeError("Cannot create initializer for non-floating point type. Got "
+                        f"{dtype}; variance scaling (Xavier, He) needs a floating dtype")
 
 
 def _dense_flat(tensor: torch.Tensor):
@@ -191,18 +218,20 @@ class VarianceScaling(Initializer):
     With ``n`` = fan_in, fan_out or their mean (``mode``): uniform in
     ``±sqrt(3·factor/n)``, or a normal truncated at 2σ with
     ``σ = sqrt(1.3·factor/n)``. Fans come from the TF-layout shape.
+    ``dtype`` (a floating torch dtype or its name) is that of TF's call
+    ``init(shape)``; an integer dtype raises ``TypeError`` at once, as in TF-Slim.
     """
 
     def __init__(self, factor=2.0, mode="FAN_IN", uniform=False, seed=None, dtype=None) -> None:
         super().__init__(seed)
+        self.dtype = _as_dtype(dtype)
+        _check_floating(self.dtype)
         if mode not in ("FAN_IN", "FAN_OUT", "FAN_AVG"):
             raise TypeError(f"Unknown mode {mode!r}: expected 'FAN_IN', 'FAN_OUT' or 'FAN_AVG'")
         self.factor, self.mode, self.uniform = factor, mode, uniform
 
     def fill_(self, tensor):
-        if not tensor.dtype.is_floating_point:
-            raise TypeError("variance_scaling_initializer: cannot create initializer for "
-                            f"non-floating point type {tensor.dtype}")
+        _check_floating(tensor.dtype)
         fan_in, fan_out = compute_fans(list(tensor.shape))
         n = {"FAN_IN": fan_in, "FAN_OUT": fan_out, "FAN_AVG": (fan_in + fan_out) / 2.0}[self.mode]
         generator = self._generator(tensor)
@@ -214,8 +243,22 @@ class VarianceScaling(Initializer):
 
 
 def xavier_initializer(uniform: bool = True, seed=None, dtype=None) -> VarianceScaling:
-    """Glorot/Xavier: ``variance_scaling_initializer(1.0, 'FAN_AVG', uniform)``."""
-    return VarianceScaling(factor=1.0, mode="FAN_AVG", uniform=uniform, seed=seed)
+    """Glorot/Xavier: ``variance_scaling_initializer(1.0, 'FAN_AVG', uniform)``.
+
+    ``dtype`` (a floating torch dtype, default float32 for a TF-style call
+    with a shape) is checked at once: an integer dtype raises ``TypeError``,
+    as in TF-Slim.
+
+    Example:
+        >>> w = slim.xavier_initializer(seed=1)([200, 100])   # TF's call with a shape
+        >>> w.dtype, round(float(w.var()), 3)  # 2 / (200 + 100)
+        (torch.float32, 0.007)
+        >>> slim.xavier_initializer(dtype=torch.int32)
+        Traceback (most recent call last):
+        ...
+        TypeError: Cannot create initializer for non-floating point type. Got torch.int32; ...
+    """
+    return VarianceScaling(factor=1.0, mode="FAN_AVG", uniform=uniform, seed=seed, dtype=dtype)
 
 
 # TF-Slim's names. The classes are CamelCase like TF's own (``init_ops.Zeros``

@@ -23,6 +23,11 @@ The optimizer may be an instance or a factory ``params -> optimizer``: a
 factory is called once the models are built (slimtorch models create their
 variables on their first call), with the variables to train.
 
+TF-Slim's other ways in work too: :func:`optimize_loss` (``slim.optimize_loss``)
+makes a train op the way ``tf.contrib.layers`` did, and ``train(...,
+train_step_fn=..., train_step_kwargs=...)`` runs custom logic (validation,
+early stopping) inside the loop around :func:`train_step`.
+
 ``create_train_op`` and ``TrainOp`` live in :mod:`slimtorch.training` (the
 trainer's internals); this module is the loop (checkpoints, resume,
 summaries, progress, interrupts, torchrun).
@@ -46,12 +51,16 @@ from .checkpoint import CheckpointManager, assign_from_checkpoint, load_checkpoi
 from .graph import get_default_graph
 from .summaries import SummaryWriter, record_if
 from .training import (Interrupted, ResumableBatches, SignalCatcher, TrainDirLock,
-                       TrainDirLockedError, TrainerState, TrainOp, clip_gradient_norms,
-                       create_train_op, multiply_gradients, variables_to_train)
+                       TrainDirLockedError, TrainerState, TrainOp, add_gradients_summaries,
+                       clip_gradient_norms, create_train_op, default_train_step_kwargs,
+                       multiply_gradients, optimize_loss, train_step, variables_to_train)
 from .variables import get_or_create_global_step, get_variables
 
-__all__ = ["Interrupted", "TrainDirLockedError", "TrainOp", "clip_gradient_norms",
-           "create_train_op", "multiply_gradients", "train", "variables_to_train"]
+__all__ = ["Interrupted", "TrainDirLockedError", "TrainOp", "add_gradients_summaries",
+           "clip_gradient_norms", "create_train_op", "multiply_gradients", "optimize_loss", "train",
+           "train_step", "variables_to_train"]
+
+_USE_DEFAULT = object()
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +73,9 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
           device: Union[str, torch.device, None] = "auto", seed: Optional[int] = None,
           progress: Optional[bool] = None, channels_last: bool = False,
           compile: bool = False, sync_batch_norm: bool = False,
-          on_save_error: str = "raise") -> Optional[float]:
+          on_save_error: str = "raise", train_step_fn: Callable = train_step,
+          train_step_kwargs=_USE_DEFAULT, trace_every_n_steps: Optional[int] = None
+          ) -> Optional[float]:
     """TF-Slim's ``train``: runs ``train_op`` on batches of ``data`` until
     ``number_of_steps`` optimizer steps (the global step), checkpointing into
     ``logdir``; returns the last loss.
@@ -100,6 +111,14 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
     torchrun) and a second trainer on it fails with
     :class:`TrainDirLockedError`. A lock left by a killed process on this
     host is taken over with a warning. Evaluation needs no lock.
+
+    **Each step** is ``train_step_fn(batch, train_op, global_step,
+    train_step_kwargs)`` (TF-Slim's hook, the batch in the session's place;
+    see :func:`train_step`), which returns ``(total_loss, should_stop)``:
+    wrap :func:`train_step` to run validation or other logic inside the loop.
+    ``should_stop`` ends the run after the update in progress (with the
+    final checkpoint and summaries, as TF-Slim's ``request_stop``); the run
+    also ends at ``number_of_steps`` whatever the kwargs say.
 
     **Progress is shown by default**: a progress bar on a terminal, else a
     log line every ``log_every_n_steps``; if the program configured no
@@ -148,6 +167,17 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
             torchrun process group are closed and an ``OSError`` naming the
             file and the step is raised. ``'warn'``: a warning naming the
             file, and training goes on (the next save tries again).
+        train_step_fn: the step function (default :func:`train_step`).
+        train_step_kwargs: the dict passed to it; default
+            :func:`slimtorch.training.default_train_step_kwargs`: TF-Slim's
+            ``should_stop``, ``should_log`` (every ``log_every_n_steps``,
+            when no progress bar shows), ``should_trace`` and ``logdir``
+            (with ``trace_every_n_steps``), plus ``summary_writer`` (the
+            run's :class:`~slimtorch.summaries.SummaryWriter`, to write your
+            own values, e.g. a validation accuracy) when ``logdir`` is set.
+        trace_every_n_steps: write a Chrome trace of the step
+            (``<logdir>/tf_trace-<step>.json``, ``torch.profiler``) every N
+            global steps (needs ``logdir``).
 
     Returns:
         The last step's loss; None if no step ran (a finished run).
@@ -160,6 +190,13 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
         slimtorch.checkpoint.CheckpointError: ``logdir`` holds checkpoints
             but none of them reads.
     """
+    if train_op is None:
+        raise ValueError("train_op cannot be None.")
+    if logdir is None and trace_every_n_steps is not None:
+        raise ValueError("train: cannot provide trace_every_n_steps because logdir=None")
+    if not callable(train_step_fn):
+        raise TypeError("train: train_step_fn must be a function (batch, train_op, global_step, "
+                        f"train_step_kwargs) -> (total_loss, should_stop); got {train_step_fn!r}")
     if number_of_steps is not None and number_of_steps <= 0:
         raise ValueError(f"train: number_of_steps must be None or > 0, got {number_of_steps}")
     if on_save_error not in ("raise", "warn"):
@@ -196,6 +233,13 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
         cadence = _SummaryCadence(writer.enabled, save_summaries_steps, save_summaries_secs,
                                   number_of_steps)
         saver = _Saver(manager, train_op, stream, ctx, on_save_error)
+        if train_step_kwargs is _USE_DEFAULT:
+            train_step_kwargs = default_train_step_kwargs(   # log lines: the chief's, no bar
+                global_step, number_of_steps,
+                log_every_n_steps if bar is None and ctx.is_chief else 0,
+                trace_every_n_steps, logdir, ctx.is_chief)
+        if logdir and ctx.is_chief:   # TF-Slim's too: the kwargs carry the run's writer
+            train_step_kwargs["summary_writer"] = writer
         last_save = time.monotonic()
         loss, loss_value, elapsed = None, None, 0.0
         start_step, start_time = int(global_step), time.monotonic()
@@ -211,7 +255,7 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
             before = int(global_step)
             summarize = cadence.due(before, step_start)
             with record_if(summarize):
-                loss = train_op(batch)
+                loss, user_stop = train_step_fn(batch, train_op, global_step, train_step_kwargs)
             loss_value = float(loss)
             saver.consumed((epoch, index))
             step = int(global_step)
@@ -219,9 +263,6 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
-            elif log_every_n_steps and step % log_every_n_steps == 0 and ctx.is_chief:
-                logger.info("global step %d: loss = %.4f (%.3f sec/step)", step, loss_value,
-                            elapsed)
             if summarize and step > before:
                 _write_summaries(writer, train_op, step, loss, elapsed)
                 cadence.written(step, step_start)
@@ -234,8 +275,9 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
                 save_interval_steps is None and now - last_save >= save_interval_secs))
             # One collective a step under torchrun: "the chief's save timer
             # expired" and "some rank got a signal", so all ranks act alike.
-            timed, stop = training.max_over_ranks(
-                [ctx.is_chief and due and save_interval_steps is None, catcher.received or 0], ctx)
+            timed, stop, user_stop = training.max_over_ranks(
+                [ctx.is_chief and due and save_interval_steps is None, catcher.received or 0,
+                 bool(user_stop)], ctx)
             if ctx.enabled and save_interval_steps is None:
                 due = step > before and bool(timed)
             if due and logdir:
@@ -244,6 +286,9 @@ def train(train_op: TrainOp, logdir: Optional[str], data: Iterable,
                     saver.save(step)   # every rank: it doubles as the barrier
                 last_save = now
             if stop:
+                break
+            if user_stop:
+                logger.info("Stopping Training.")
                 break
         step = int(global_step)
         if loss is not None and cadence.enabled and cadence.last_step != step:
@@ -497,9 +542,6 @@ def _write_summaries(writer, train_op: TrainOp, step: int, loss, seconds: float)
         writer.scalar("learning_rate", train_op.optimizer.param_groups[0]["lr"], step)
     if seconds > 0:
         writer.scalar("global_step/sec", 1.0 / seconds, step)
-    for name, grad in train_op.last_gradients:
-        writer.histogram(f"{name}/gradient", grad, step)
-        writer.scalar(f"{name}/gradient_norm", grad.norm(), step)
     writer.write_summaries(step)
 
 

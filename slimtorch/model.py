@@ -110,7 +110,7 @@ class Model(nn.Module):
 
     The scope that is open when the model is built (e.g. an enclosing
     ``slim.variable_scope('vgg16')``) becomes part of every name; it is
-    remembered, so later calls need not re-open it.
+    remembered, with its custom getter, so later calls need not re-open it.
 
     Attribute ``memory_format``: None (default) leaves tensors as they come;
     ``torch.channels_last`` stores the 4-D variables channels-last and
@@ -140,6 +140,7 @@ class Model(nn.Module):
         self.input_spec = input_spec
         self.fn_name = getattr(fn, "__name__", type(fn).__name__)
         self._prefix: Optional[str] = None
+        self._getter: Optional[Callable] = None
         self._arg_scope: dict = {}
         self._merged_scope: Optional[tuple] = None
         self._records: list = []
@@ -195,8 +196,10 @@ class Model(nn.Module):
         outer = current_frame()
         dry_run = dry_run or outer.dry_run
         prefix = self._prefix if self.built else outer.top.path
+        getter = self._getter if self.built else outer.top.getter
         frame = Frame(outer.graph, self, mode, owner=self, training=self.training,
                       build_device=build_device, dry_run=dry_run)
+        frame.stack[0].getter = getter  # the build scope's custom getter, on every call
         if prefix:
             frame.push(prefix, None)
         call_kwargs = {**self.fn_kwargs, **kwargs} if kwargs else self.fn_kwargs
@@ -219,6 +222,7 @@ class Model(nn.Module):
         if mode == BUILD:
             self._records.extend(frame.records)
             self._prefix = prefix
+            self._getter = getter
             self._adopt_memory_format()
         for key, values in frame.collections.items():
             if key not in frame.output_keys:

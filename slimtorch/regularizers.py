@@ -18,7 +18,11 @@ from typing import Callable, Iterable, Optional
 
 import torch
 
+from .graph import GraphKeys
+from .variables import add_to_collection, get_collection
+
 __all__ = [
+    "apply_regularization",
     "l1_l2_regularizer",
     "l1_regularizer",
     "l2_regularizer",
@@ -26,6 +30,7 @@ __all__ = [
 ]
 
 Regularizer = Callable[[torch.Tensor], Optional[torch.Tensor]]
+_WEIGHTS = GraphKeys.WEIGHTS
 
 
 def _check_scale(scale, fn: str) -> Optional[float]:
@@ -64,9 +69,24 @@ def l2_regularizer(scale, scope=None) -> Regularizer:
     return _scaled(scale, "l2_regularizer", lambda w: 0.5 * w.square().sum())
 
 
-def sum_regularizer(regularizer_list: Iterable[Regularizer], scope=None) -> Regularizer:
-    """The sum of several regularizers (those returning ``None`` are skipped)."""
+def sum_regularizer(regularizer_list: Iterable[Optional[Regularizer]],
+                    scope=None) -> Optional[Regularizer]:
+    """The sum of several regularizers, as TF-Slim's ``sum_regularizer``.
+
+    ``None`` entries are dropped; with none left the result is ``None`` (no
+    regularizer at all). The sum skips penalties that are ``None`` (disabled
+    regularizers) and is ``None`` when all are.
+
+    Example:
+        >>> both = slim.sum_regularizer([slim.l1_regularizer(0.1), slim.l2_regularizer(0.2)])
+        >>> round(float(both(torch.tensor([-3.]))), 4)  # 0.1 * 3 + 0.2 * 9 / 2
+        1.2
+        >>> slim.sum_regularizer([None]) is None
+        True
+    """
     regularizers = [r for r in regularizer_list if r is not None]
+    if not regularizers:
+        return None
 
     def summed(weights: torch.Tensor) -> Optional[torch.Tensor]:
         penalties = [p for p in (r(weights) for r in regularizers) if p is not None]
@@ -74,6 +94,56 @@ def sum_regularizer(regularizer_list: Iterable[Regularizer], scope=None) -> Regu
             return None
         return penalties[0] if len(penalties) == 1 else torch.stack(penalties).sum()
 
+    return summed
+
+
+def apply_regularization(regularizer: Regularizer, weights_list=None) -> torch.Tensor:
+    """The summed penalty of ``regularizer`` over ``weights_list``, added to
+    ``REGULARIZATION_LOSSES`` (TF-Slim's ``apply_regularization``).
+
+    The penalty is computed once, on the weights' current values: call it in
+    every training step (inside the step function) for a penalty that follows
+    training, or register the regularizer on the variables
+    (``weights_regularizer=``) instead.
+
+    Args:
+        regularizer: ``weights -> scalar`` (or None, counted as 0).
+        weights_list: the tensors to regularize. None or empty: the
+            ``'weights'`` collection (TF's ``GraphKeys.WEIGHTS``; put weights
+            there with ``variables_collections``).
+
+    Returns:
+        The scalar sum of the penalties.
+
+    Raises:
+        ValueError: there are no weights, or ``regularizer`` returns a tensor
+            that is not a scalar.
+
+    Example:
+        >>> with slim.Graph():
+        ...     penalty = slim.apply_regularization(slim.l1_regularizer(0.5),
+        ...                                         [torch.tensor([1., -2.]), torch.tensor([3.])])
+        ...     penalty.item(), len(slim.losses.get_regularization_losses())
+        (3.0, 1)
+    """
+    if not weights_list:
+        weights_list = get_collection(_WEIGHTS)
+    if not weights_list:
+        raise ValueError("apply_regularization: no weights to regularize: pass weights_list, "
+                         f"or put variables in the {_WEIGHTS!r} collection "
+                         f"(variables_collections={_WEIGHTS!r})")
+    penalties = []
+    for weights in weights_list:
+        penalty = regularizer(weights)
+        if penalty is None:
+            penalty = torch.zeros((), dtype=weights.dtype, device=weights.device)
+        penalty = torch.as_tensor(penalty)
+        if penalty.dim() != 0:
+            raise ValueError("apply_regularization: regularizer must return a scalar tensor "
+                             f"instead of a tensor with rank {penalty.dim()}")
+        penalties.append(penalty)
+    summed = sum(penalties[1:], penalties[0])
+    add_to_collection(GraphKeys.REGULARIZATION_LOSSES, summed)
     return summed
 
 

@@ -77,14 +77,22 @@ scope's flag; ``True`` (only share), once set, holds in every sub-scope;
 **6. Ops without variables open no scope.** Pooling, dropout, ... are named
 like TF's name scopes (:meth:`Frame.unique_op_name`): ``MaxPool2D``,
 ``MaxPool2D_1``, ... unique within a model call. The name only labels the
-op's output in ``end_points`` and its errors.
+op's output in ``end_points`` and its errors. Variables made with
+``slim.local_variable`` / ``slim.global_variable`` (TF's ``tf.Variable``) are
+named the same way: ``Variable``, ``Variable_1``, ...
+
+**7. Custom getters compose.** A scope opened with ``custom_getter=g`` gets
+every variable through ``g(getter, name, **kwargs)``; inside another scope
+with a getter, ``g`` runs first and its ``getter`` runs the outer one
+(:func:`_compose_getters`). Sub-scopes inherit the getter.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
-from typing import Any, Iterator, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Union
 
 from torch import nn
 
@@ -190,11 +198,12 @@ class _Counts:
 
 
 class ScopeEntry:
-    """One open variable scope: its full name, tree node and reuse flag."""
+    """One open variable scope: its full name, tree node, reuse flag and
+    custom getter."""
 
-    __slots__ = ("path", "parent", "parts", "node", "counts", "reuse", "device")
+    __slots__ = ("path", "parent", "parts", "node", "counts", "reuse", "device", "getter")
 
-    def __init__(self, path, parent, parts, node, counts, reuse, device=None):
+    def __init__(self, path, parent, parts, node, counts, reuse, device=None, getter=None):
         self.path = path  # full Slim name of the scope ('' at the root)
         self.parent = parent
         self.parts = parts  # name components relative to the parent entry
@@ -202,6 +211,7 @@ class ScopeEntry:
         self.counts = counts  # _Counts node of this scope
         self.reuse = reuse
         self.device = device  # device hint (a layer's input device)
+        self.getter = getter  # the composed custom getter (rule 7), or None
 
     def enter(self, parts) -> tuple[_Counts, Optional[nn.Module]]:
         """Counts one more opening of sub-scope ``parts`` (rule 2) and finds its
@@ -312,14 +322,15 @@ class Frame:
         return name
 
     # -- opening and leaving scopes (rules 2-4) ------------------------------------
-    def push(self, name: str, reuse, device=None) -> ScopeEntry:
+    def push(self, name: str, reuse, device=None, custom_getter=None) -> ScopeEntry:
         """Opens the relative scope ``name`` (may contain '/')."""
         parent = self.stack[-1]
         parts = tuple(name.split("/")) if "/" in name else (name,)  # most have no '/'
         counts, node = parent.enter(parts)
         entry = ScopeEntry(parent.join(name), parent, parts, node, counts,
                            inherit_reuse(parent.reuse, reuse),
-                           device if device is not None else parent.device)
+                           device if device is not None else parent.device,
+                           _compose_getters(custom_getter, parent.getter))
         self.stack.append(entry)
         return entry
 
@@ -384,12 +395,42 @@ class Frame:
 
     def attach(self, entry: ScopeEntry, layer: nn.Module) -> None:
         """Puts the new module ``layer`` at the place of open scope ``entry``;
-        it counts as created by this build call (rule 5)."""
+        it counts as created by this build call (rule 5). A :class:`Scope`
+        container already there is taken over (:meth:`adoptable`)."""
         parent = self.walk(self.node_of(entry.parent, create=True), entry.parts[:-1],
                            create=True)
-        self.add_node(parent, entry.parts[-1], layer)
+        name = entry.parts[-1]
+        old = parent._modules.get(name)
+        if old is not None:
+            self._hand_over(old, layer)
+        self.add_node(parent, name, layer)
         entry.node = layer
         self.created.add(entry.path)
+
+    @staticmethod
+    def adoptable(node: nn.Module) -> bool:
+        """Whether a layer may open its scope on ``node``: a plain scope
+        container, holding variables made by hand (``slim.variable(
+        'Conv/weights', ...)``) or sub-scopes. In TF a layer's variables are
+        just names in its scope, so the layer finds (``reuse=True``) or
+        rejects (no reuse: "already exists") those by the rules of
+        ``slim.variable``; here the layer's module takes the container's
+        place and its variables, under the same names."""
+        return type(node) is Scope
+
+    def _hand_over(self, scope: nn.Module, layer: nn.Module) -> None:
+        """Moves the variables and sub-modules of container ``scope`` to
+        ``layer`` (same tensors, same names) and re-points their records."""
+        if not self.adoptable(scope):
+            raise ValueError(f"{type(layer).__name__} cannot take the place of "
+                             f"{type(scope).__name__}: not a slim scope container")
+        layer._parameters.update(scope._parameters)
+        layer._buffers.update(scope._buffers)
+        layer._non_persistent_buffers_set |= scope._non_persistent_buffers_set
+        layer._modules.update(scope._modules)
+        for record in self.graph.records():
+            if record.module is scope:
+                record.module = layer
 
 
 class _FrameStack(threading.local):
@@ -435,13 +476,16 @@ class VariableScope:
         original_name_scope: ``name + '/'`` (research/slim uses it to name
             ``end_points`` collections).
         reuse: the effective reuse flag.
+        custom_getter: the scope's custom getter (composed with those of the
+            enclosing scopes), or None.
     """
 
-    __slots__ = ("name", "reuse")
+    __slots__ = ("name", "reuse", "custom_getter")
 
-    def __init__(self, name: str, reuse) -> None:
+    def __init__(self, name: str, reuse, custom_getter: Optional[Callable] = None) -> None:
         self.name = name
         self.reuse = reuse
+        self.custom_getter = custom_getter
 
     @property
     def original_name_scope(self) -> str:
@@ -451,25 +495,75 @@ class VariableScope:
         return f"VariableScope({self.name!r}, reuse={self.reuse!r})"
 
 
+def _scope_of(entry: ScopeEntry) -> VariableScope:
+    return VariableScope(entry.path, entry.reuse, entry.getter)
+
+
+def _compose_getters(custom_getter: Optional[Callable], outer: Optional[Callable]) -> Optional[Callable]:
+    """Rule 7: the getter of a scope opened with ``custom_getter`` inside a
+    scope whose getter is ``outer``. The inner getter runs first; the
+    ``getter`` it receives runs ``outer`` (TF's ``_maybe_wrap_custom_getter``).
+
+    >>> calls = []
+    >>> def tag(label):
+    ...     def getter(getter, name, *args, **kwargs):
+    ...         calls.append(label)
+    ...         return getter(name, *args, **kwargs)
+    ...     return getter
+    >>> both = _compose_getters(tag('inner'), tag('outer'))
+    >>> both(lambda name, **kwargs: name, 'v'), calls
+    ('v', ['inner', 'outer'])
+    """
+    if custom_getter is None:
+        return outer
+    if not callable(custom_getter):
+        raise ValueError(f"variable_scope: custom_getter must be callable "
+                         f"getter(getter, name, *args, **kwargs), got {custom_getter!r}")
+    if outer is None:
+        return custom_getter
+
+    def wrapped_custom_getter(getter, *args, **kwargs):
+        return custom_getter(functools.partial(outer, getter), *args, **kwargs)
+    return wrapped_custom_getter
+
+
 def get_variable_scope() -> VariableScope:
-    """The innermost open variable scope of this thread."""
-    top = current_frame().top
-    return VariableScope(top.path, top.reuse)
+    """The innermost open variable scope of this thread.
+
+    >>> with slim.Graph():
+    ...     with slim.variable_scope('net', reuse=True):
+    ...         slim.get_variable_scope()
+    VariableScope('net', reuse=True)
+    """
+    return _scope_of(current_frame().top)
 
 
 @contextlib.contextmanager
 def variable_scope(name_or_scope: Union[str, VariableScope, None], default_name: Optional[str] = None,
-                   values: Any = None, reuse=None) -> Iterator[VariableScope]:
+                   values: Any = None, reuse=None, *,
+                   custom_getter: Optional[Callable] = None) -> Iterator[VariableScope]:
     """Opens a variable scope: names created inside are prefixed ``name/``.
 
     Args:
         name_or_scope: a name (relative, may contain '/'), or a
-            :class:`VariableScope` to re-enter by its absolute name.
+            :class:`VariableScope` to re-enter by its absolute name (also the
+            root scope: ``variable_scope(get_variable_scope(), reuse=True)``).
         default_name: used when ``name_or_scope`` is None, made unique
             (``Conv``, ``Conv_1``, ...) as TensorFlow does.
         values: ignored (TF graph bookkeeping), accepted for compatibility.
         reuse: ``True`` to share existing variables (inherited by sub-scopes),
             :data:`AUTO_REUSE` to create or share, ``None`` to inherit.
+        custom_getter: TF's custom getter, ``getter(getter, name, *args,
+            **kwargs)``: every variable made or found in the scope
+            (``slim.variable``, ``slim.model_variable`` and so every layer's
+            variables) is got by calling it with the full name and TF's
+            ``get_variable`` keywords (``shape``, ``dtype``, ``initializer``,
+            ``regularizer``, ``reuse``, ``trainable``, ``collections``, ...);
+            it calls ``getter`` to get the variable, and may change the
+            arguments or the result. Getters of nested scopes compose, the
+            innermost first. A layer computes with the variable it holds, so a
+            getter that *returns* something else (a cast, an average) changes
+            what ``slim.variable`` returns, not what the layer computes.
 
     Example:
         >>> with slim.Graph():
@@ -477,27 +571,47 @@ def variable_scope(name_or_scope: Union[str, VariableScope, None], default_name:
         ...         with slim.variable_scope('b'):
         ...             slim.variable('w', shape=[1]).name
         'a/b/w'
+        >>> def frozen(getter, name, *args, **kwargs):
+        ...     kwargs['trainable'] = False
+        ...     return getter(name, *args, **kwargs)
+        >>> with slim.Graph():
+        ...     with slim.variable_scope('net', custom_getter=frozen):
+        ...         y = slim.fully_connected(torch.ones(1, 3), 2, scope='fc')
+        ...     [v.name for v in slim.get_variables()], slim.get_trainable_variables()
+        (['net/fc/weights', 'net/fc/biases'], [])
     """
     frame = current_frame()
     if isinstance(name_or_scope, VariableScope):
-        yield from _reenter(frame, name_or_scope, reuse)
+        yield from _reenter(frame, name_or_scope, reuse, custom_getter)
         return
-    entry = frame.push(frame.resolve_name(name_or_scope, default_name, reuse), reuse)
+    entry = frame.push(frame.resolve_name(name_or_scope, default_name, reuse), reuse,
+                       custom_getter=custom_getter)
     try:
-        yield VariableScope(entry.path, entry.reuse)
+        yield _scope_of(entry)
     finally:
         frame.pop()
 
 
-def _reenter(frame: Frame, scope: VariableScope, reuse):
-    """Re-opens ``scope`` by its absolute name; counts are restored on exit (TF)."""
+def _reenter(frame: Frame, scope: VariableScope, reuse, custom_getter):
+    """Re-opens ``scope`` by its absolute name, with its reuse flag unless
+    ``reuse`` is given and its getter (wrapped by ``custom_getter``); counts
+    are restored on exit (TF)."""
     saved_stack = frame.stack
     saved_counts = frame.root_counts.snapshot()
-    frame.stack = saved_stack[:1]
+    root = saved_stack[0]
+    reuse = reuse if reuse else scope.reuse
+    getter = _compose_getters(custom_getter, scope.custom_getter)
+    # The root scope opens as a copy of the root entry, so its flag and getter
+    # hold only inside this block.
+    frame.stack = [ScopeEntry("", None, (), root.node, root.counts,
+                              None if scope.name else reuse, root.device,
+                              None if scope.name else getter)]
     try:
-        entry = frame.push(scope.name, reuse if reuse is not None else scope.reuse) if scope.name \
-            else frame.stack[0]
-        yield VariableScope(entry.path, entry.reuse)
+        entry = frame.stack[0]
+        if scope.name:
+            entry = frame.push(scope.name, reuse)
+            entry.getter = getter
+        yield _scope_of(entry)
     finally:
         frame.stack = saved_stack
         _restore_counts(frame.root_counts, saved_counts)

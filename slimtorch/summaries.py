@@ -46,16 +46,17 @@ import re
 import warnings
 import weakref
 from collections import OrderedDict
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 import torch
 
 from .scopes import current_frame
 
 __all__ = [
-    "SummaryWriter", "add_histogram_summaries", "add_histogram_summary", "add_scalar_summaries",
-    "add_scalar_summary", "add_zero_fraction_summaries", "add_zero_fraction_summary",
-    "clear_summaries", "get_summaries", "histogram", "is_recording", "record_if", "scalar",
+    "SummaryWriter", "add_histogram_summaries", "add_histogram_summary", "add_image_summaries",
+    "add_image_summary", "add_scalar_summaries", "add_scalar_summary",
+    "add_zero_fraction_summaries", "add_zero_fraction_summary", "clear_summaries", "get_summaries",
+    "histogram", "image", "image_to_uint8", "is_recording", "record_if", "scalar",
     "tensorboard_available", "zero_fraction",
 ]
 
@@ -69,11 +70,12 @@ _warned_missing = [False]
 
 # -- recording -------------------------------------------------------------------------
 class _Entry:
-    __slots__ = ("kind", "value", "transform", "print_summary")
+    __slots__ = ("kind", "value", "transform", "print_summary", "max_outputs")
 
-    def __init__(self, kind, value, transform, print_summary):
+    def __init__(self, kind, value, transform, print_summary, max_outputs=None):
         self.kind, self.value = kind, value
         self.transform, self.print_summary = transform, print_summary
+        self.max_outputs = max_outputs
 
     @property
     def live(self) -> bool:
@@ -110,7 +112,8 @@ def _summary_name(tensor, name=None, prefix=None, postfix=None) -> str:
     return name
 
 
-def _record(kind: str, name: str, value, transform=None, print_summary=False) -> str:
+def _record(kind: str, name: str, value, transform=None, print_summary=False,
+            max_outputs=None) -> str:
     tag = _clean_tag(name)
     if not _recording[0]:
         return tag
@@ -122,7 +125,7 @@ def _record(kind: str, name: str, value, transform=None, print_summary=False) ->
         value = value.detach()  # keep the value, not the autograd graph
     store = _store()
     store.pop(tag, None)  # re-recording moves the tag to the end: the order of this step
-    store[tag] = _Entry(kind, value, transform, print_summary)
+    store[tag] = _Entry(kind, value, transform, print_summary, max_outputs)
     return tag
 
 
@@ -157,21 +160,86 @@ def is_recording() -> bool:
     return _recording[0]
 
 
-def scalar(name: str, value, print_summary: bool = False) -> str:
+def scalar(name: str, value, print_summary: bool = False,
+           transform: Optional[Callable] = None) -> str:
     """Records a scalar summary (``tf.summary.scalar``); returns its tag.
 
     Args:
         name: the tag (characters TF rejects become ``_``).
         value: a one-element tensor, a number, or a callable returning one.
         print_summary: also log the value when it is written.
+        transform: a function of ``value`` giving the scalar, called only
+            when the summary is written (a reduction worth skipping on the
+            steps whose summaries are not written).
     """
-    return _record("scalar", name, value, print_summary=print_summary)
+    return _record("scalar", name, value, transform=transform, print_summary=print_summary)
 
 
-def histogram(name: str, value) -> str:
+def histogram(name: str, value, transform: Optional[Callable] = None) -> str:
     """Records a histogram summary (``tf.summary.histogram``); returns its tag.
-    Non-finite values are left out of the histogram (TF would fail)."""
-    return _record("histogram", name, value)
+    Non-finite values are left out of the histogram (TF would fail).
+    ``transform``: as for :func:`scalar`."""
+    return _record("histogram", name, value, transform=transform)
+
+
+def image(name: str, value, max_outputs: int = 3, data_format: str = "NCHW") -> str:
+    """Records an image summary (``tf.summary.image``) of a batch; returns its tag.
+
+    The first ``max_outputs`` images are written as ``<name>/image/0``,
+    ``<name>/image/1``, ... (``<name>/image`` when ``max_outputs`` is 1), with
+    TF's scaling: uint8 as is; floats per image to ``[0, 255]`` (all
+    non-negative: the maximum becomes 255; else 0 becomes 128 and the largest
+    magnitude 127 away; the result truncated), non-finite pixels red.
+
+    Args:
+        name: the tag's base.
+        value: ``[N, C, H, W]`` with C = 1 (grey), 3 (RGB) or 4 (RGBA);
+            ``[N, H, W, C]`` with ``data_format='NHWC'`` (TF's layout).
+        max_outputs: how many images of the batch to write.
+
+        >>> with slim.Graph():
+        ...     image('inputs', torch.rand(8, 3, 32, 32))
+        'inputs'
+    """
+    value = torch.as_tensor(value)
+    if data_format not in ("NCHW", "NHWC"):
+        raise ValueError(f"image summary {name!r}: data_format must be 'NCHW' or 'NHWC', "
+                         f"got {data_format!r}")
+    if value.dim() == 4 and data_format == "NHWC":
+        value = value.permute(0, 3, 1, 2)
+    if value.dim() != 4 or value.shape[1] not in (1, 3, 4):
+        raise ValueError(f"image summary {name!r}: expected [N, C, H, W] images with C = 1, 3 "
+                         f"or 4 ({data_format}), got shape {list(value.shape)}")
+    if max_outputs < 1:
+        raise ValueError(f"image summary {name!r}: max_outputs must be >= 1, got {max_outputs}")
+    return _record("image", name, value[:max_outputs], max_outputs=max_outputs)
+
+
+def image_to_uint8(image: torch.Tensor) -> torch.Tensor:
+    """TF's image-summary scaling of one ``[C, H, W]`` image to uint8.
+
+        >>> image_to_uint8(torch.tensor([[[0.0, 0.5, 2.0]]])).tolist()
+        [[[0, 63, 255]]]
+        >>> image_to_uint8(torch.tensor([[[-2.0, 0.0, 1.0, float('nan')]]])).tolist()
+        [[[1, 128, 191, 255]]]
+    """
+    if image.dtype == torch.uint8:
+        return image
+    values = image.detach().double().cpu()
+    finite = torch.isfinite(values).all(dim=0)          # a pixel counts if all channels are
+    seen = values[:, finite]
+    low = float(seen.min()) if seen.numel() else 0.0
+    high = float(seen.max()) if seen.numel() else 0.0
+    if low < 0:
+        largest = max(abs(low), abs(high))
+        scale, offset = (0.0 if largest < 1e-6 else 127.0 / largest), 128.0
+    else:
+        scale, offset = (0.0 if high < 1e-6 else 255.0 / high), 0.0
+    # TF casts to uint8, truncating; non-finite pixels get bad_color, opaque red.
+    out = torch.floor(torch.nan_to_num(values) * scale + offset).clamp(0, 255).to(torch.uint8)
+    red = torch.tensor([255, 0, 0, 255], dtype=torch.uint8)[:out.shape[0], None]
+    out[:, ~finite] = red.expand(-1, int((~finite).sum()))
+    return out
 
 
 def zero_fraction(tensor: torch.Tensor) -> torch.Tensor:
@@ -207,6 +275,26 @@ def add_zero_fraction_summary(tensor, name: Optional[str] = None, prefix: Option
     computed when written; returns the tag."""
     return _record("scalar", _summary_name(tensor, name, prefix, "Fraction_of_Zero_Values"),
                    tensor, transform=zero_fraction, print_summary=print_summary)
+
+
+def add_image_summary(tensor, name: Optional[str] = None, prefix: Optional[str] = None,
+                      print_summary: bool = False) -> str:
+    """TF-Slim's ``add_image_summary``: up to 3 images of an ``[N, C, H, W]``
+    batch, tag ``prefix/name`` (see :func:`image`); returns the tag.
+
+        >>> with slim.Graph():
+        ...     add_image_summary(torch.rand(2, 1, 28, 28), 'digits', prefix='inputs')
+        'inputs/digits'
+    """
+    tag = image(_summary_name(tensor, name, prefix), tensor)
+    if print_summary:
+        logger.info("%s: images of shape %s", tag, list(torch.as_tensor(tensor).shape))
+    return tag
+
+
+def add_image_summaries(tensors: Iterable, prefix: Optional[str] = None) -> list:
+    """:func:`add_image_summary` for each (named) tensor; returns the tags."""
+    return [add_image_summary(t, prefix=prefix) for t in tensors]
 
 
 def add_scalar_summaries(tensors: Iterable, prefix: Optional[str] = None,
@@ -324,6 +412,18 @@ class SummaryWriter:
         if values.numel():
             self._guard(self._writer.add_histogram, _clean_tag(tag), values, int(step))
 
+    def images(self, tag: str, images, step: int, max_outputs: int = 3) -> list:
+        """Writes up to ``max_outputs`` ``[N, C, H, W]`` images now, with TF's
+        tags and scaling (see :func:`image`); returns the tags."""
+        images = torch.as_tensor(images)[:max_outputs]
+        tags = ([f"{tag}/image"] if max_outputs == 1 else
+                [f"{tag}/image/{i}" for i in range(images.shape[0])])
+        if self._writer is not None:
+            for one_tag, one in zip(tags, images):
+                self._guard(self._writer.add_image, _clean_tag(one_tag), image_to_uint8(one),
+                            int(step), None, "CHW")
+        return tags
+
     def write_summaries(self, step: int, graph=None) -> list:
         """Writes every recorded summary of ``graph`` (default: the current one)
         at ``step`` and returns the tags written. One-step values are dropped
@@ -343,6 +443,9 @@ class SummaryWriter:
                 self.scalar(tag, number, step)
                 if entry.print_summary:
                     logger.info("%s: %s", tag, number)
+            elif entry.kind == "image":
+                written.extend(self.images(tag, value, step, entry.max_outputs))
+                continue
             else:
                 self.histogram(tag, value, step)
             written.append(tag)

@@ -19,6 +19,7 @@ as before.
 
 from __future__ import annotations
 
+import functools
 import numbers
 import re
 from typing import Any, Iterable, Optional, Sequence, Union
@@ -26,6 +27,9 @@ from typing import Any, Iterable, Optional, Sequence, Union
 import numpy as np
 import torch
 
+from ._by_name import assign_from_values, assign_from_values_fn, filter_variables
+from ._global_step import (assert_global_step, assert_or_get_global_step, create_global_step,
+                           get_global_step, get_or_create_global_step)
 from ._layouts import IDENTITY, get_layout
 from .arg_scope import add_arg_scope
 from .graph import GraphKeys, Variable, VariableRecord, stamp_variable
@@ -37,7 +41,12 @@ __all__ = [
     "not_built_error",
     "add_model_variable",
     "add_to_collection",
+    "assert_global_step",
+    "assert_or_get_global_step",
+    "assign_from_values",
+    "assign_from_values_fn",
     "create_global_step",
+    "filter_variables",
     "get_collection",
     "get_global_step",
     "get_local_variables",
@@ -125,28 +134,38 @@ def not_built_error(frame: Frame, full_name: str, what: str = "variable") -> Not
     )
 
 
-def _get_or_create(name: str, shape=None, dtype=None, initializer=None, regularizer=None,
-                  trainable: bool = True, collections: Iterable[str] = (), device=None,
-                  layout=None, persistent: bool = True) -> Variable:
-    """Returns variable ``name`` of the current scope, creating it when building.
+def _locate(frame: Frame, full: str, create: bool):
+    """The module that holds variable ``full`` (a full name) and its leaf
+    name; names under the current scope are found from its module."""
+    path = frame.top.path
+    if not path:
+        return frame.locate(full, create)
+    if full.startswith(path) and full[len(path):len(path) + 1] == "/":
+        return frame.locate(full[len(path) + 1:], create)
+    *scope_parts, leaf = full.split("/")  # a custom getter renamed it elsewhere
+    return frame.walk(frame.node_of(frame.stack[0], create), scope_parts, create), leaf
+
+
+def _get_or_create(full: str, shape=None, dtype=None, initializer=None, regularizer=None,
+                   trainable: bool = True, collections: Iterable[str] = (), device=None,
+                   layout=None, persistent: bool = True, reuse=None) -> Variable:
+    """Returns variable ``full`` (a full name), creating it when building,
+    by the reuse flag ``reuse`` (rule 5 of ``scopes.py``).
 
     This is the one place variables are made; see :func:`variable`.
     """
-    check_scope_name(name, "variable")
+    check_scope_name(full, "variable")
     frame = current_frame()
-    entry = frame.top
-    full = entry.join(name)
     if not frame.building:
-        node, leaf = frame.locate(name, create=False)
-        found = _lookup(node, leaf)
+        found = _lookup(*_locate(frame, full, create=False))
         if found is None:
             raise not_built_error(frame, full)
         return stamp_variable(found, full)
 
-    node, leaf = frame.locate(name, create=True)
+    node, leaf = _locate(frame, full, create=True)
     found = _lookup(node, leaf)
     exists = found is not None
-    if not frame.reuse_allows(full, entry.reuse, exists):
+    if not frame.reuse_allows(full, reuse, exists):
         if exists:
             raise ValueError(
                 f"Variable {full} already exists, disallowed. Did you mean to set reuse=True or "
@@ -157,15 +176,39 @@ def _get_or_create(name: str, shape=None, dtype=None, initializer=None, regulari
             "Did you mean to set reuse=slim.AUTO_REUSE in variable_scope?"
         )
     if exists:
-        layout = get_layout(layout)
-        if shape is not None and list(found.shape) != layout.torch_shape(shape):
-            raise ValueError(
-                f"Trying to share variable {full}, but specified shape {list(shape)} "
-                f"and found shape {layout.tf_shape(found.shape)}."
-            )
-        return stamp_variable(found, full)
+        return _share(frame, full, found, shape, _as_dtype(dtype), get_layout(layout))
     return _create(frame, node, leaf, full, shape, dtype, initializer, regularizer,
                    trainable, collections, device, get_layout(layout), persistent)
+
+
+def _as_dtype(dtype):
+    return getattr(torch, dtype) if isinstance(dtype, str) else dtype
+
+
+def _share(frame: Frame, full: str, found: torch.Tensor, shape, dtype, layout) -> Variable:
+    """Checks that existing variable ``full`` is what this request asks for.
+
+    A variable made by hand is stored as given, in TF layout; a layer that
+    takes it over (``slim.conv2d(..., scope='Conv', reuse=True)`` after
+    ``slim.variable('Conv/weights', ...)``) stores its kernels in another
+    layout, so the variable is rearranged into it in place (same tensor
+    object; its TF shape, and so its checkpoint entry, are unchanged).
+    """
+    record = frame.graph.record(full)
+    if shape is not None and record is not None and record.layout is IDENTITY and \
+            layout is not IDENTITY and list(found.shape) == [int(d) for d in shape]:
+        with torch.no_grad():
+            found.data = layout.to_torch(found.data)
+        record.layout = layout
+    if shape is not None:
+        found_shape = (record.layout if record is not None else layout).tf_shape(found.shape)
+        if found_shape != [int(d) for d in shape]:
+            raise ValueError(f"Trying to share variable {full}, but specified shape "
+                             f"{list(shape)} and found shape {found_shape}.")
+    if dtype is not None and found.dtype != dtype:
+        raise ValueError(f"Trying to share variable {full}, but specified dtype {dtype} and "
+                         f"found dtype {found.dtype}.")
+    return stamp_variable(found, full)
 
 
 def _create(frame, node, leaf, full, shape, dtype, initializer, regularizer, trainable,
@@ -226,10 +269,58 @@ def _collections_list(collections) -> list[str]:
     return list(collections)
 
 
+def _get_variable(name: str, shape, dtype, initializer, regularizer, trainable, collections,
+                  device, layout, custom_getter) -> Variable:
+    """TF's ``get_variable`` in the current scope, through its custom getters.
+
+    ``custom_getter`` (TF-Slim's argument of ``slim.variable``) replaces the
+    whole lookup: it is called as ``custom_getter(name, reuse=..., shape=...,
+    ...)`` with the relative name. The getters of the open scopes (rule 7 of
+    ``scopes.py``) are called as ``getter(getter=..., name=<full name>,
+    **kwargs)`` with TF's keywords; the innermost ``getter`` makes or finds the
+    variable. slimtorch's own arguments (``device``, ``layout``) travel bound
+    to that innermost getter, so a getter written for TF passes them on.
+    """
+    check_scope_name(name, "variable")
+    entry = current_frame().top
+    collections = list(dict.fromkeys(collections))
+    if custom_getter is not None:
+        return custom_getter(name, reuse=entry.reuse, shape=shape, dtype=dtype,
+                             initializer=initializer, regularizer=regularizer,
+                             trainable=trainable, collections=collections)
+    full = entry.join(name)
+    if entry.getter is None:
+        return _get_or_create(full, shape, dtype, initializer, regularizer, trainable,
+                              dict.fromkeys(collections), device, layout, reuse=entry.reuse)
+    getter = functools.partial(_true_getter, device=device, layout=layout)
+    kwargs = dict(shape=shape, dtype=dtype, initializer=initializer, regularizer=regularizer,
+                  reuse=entry.reuse, trainable=trainable, collections=collections,
+                  caching_device=None, partitioner=None, validate_shape=True,
+                  use_resource=None, synchronization=None, aggregation=None)
+    return entry.getter(getter=getter, name=full, **kwargs)
+
+
+def _true_getter(name: str, shape=None, dtype=None, initializer=None, regularizer=None,
+                 reuse=None, trainable=None, collections=None, caching_device=None,
+                 partitioner=None, validate_shape=True, use_resource=None, constraint=None,
+                 synchronization=None, aggregation=None, *, device=None, layout=None) -> Variable:
+    """The ``getter`` custom getters receive: TF's ``_true_getter`` (full
+    ``name``; ``caching_device``, ``validate_shape``, ``use_resource``,
+    ``synchronization`` and ``aggregation`` have no meaning eagerly)."""
+    for what, value in (("partitioner", partitioner), ("constraint", constraint)):
+        if value is not None:
+            raise ValueError(f"variable {name}: {what}= is not supported by slimtorch (a "
+                             "variable is one tensor); leave it None in the custom getter")
+    collections = _collections_list(collections) or [GraphKeys.GLOBAL_VARIABLES]
+    return _get_or_create(name, shape, dtype, initializer, regularizer,
+                          True if trainable is None else trainable, dict.fromkeys(collections),
+                          device, layout, reuse=reuse)
+
+
 @add_arg_scope
 def variable(name: str, shape: Optional[Sequence[int]] = None, dtype=None, initializer=None,
              regularizer=None, trainable: bool = True, collections=None, device=None,
-             layout=None) -> Variable:
+             layout=None, custom_getter=None) -> Variable:
     """Gets or creates a variable in the current scope (TF-Slim's ``slim.variable``).
 
     Args:
@@ -246,6 +337,11 @@ def variable(name: str, shape: Optional[Sequence[int]] = None, dtype=None, initi
             a callable of the full name. Default: the layer input's device.
         layout: how the TF-layout ``shape`` is stored (``'conv'``,
             ``'dense'``; default: as given).
+        custom_getter: TF-Slim's: a function with ``get_variable``'s
+            signature called *instead* of it, as ``custom_getter(name,
+            reuse=..., shape=..., dtype=..., initializer=..., regularizer=...,
+            trainable=..., collections=...)``. (A scope's getter, the usual
+            way, is ``slim.variable_scope(custom_getter=...)``.)
 
     Example:
         >>> with slim.Graph():
@@ -256,39 +352,80 @@ def variable(name: str, shape: Optional[Sequence[int]] = None, dtype=None, initi
         ('weights', (10, 10, 3, 3))
     """
     collections = _collections_list(collections) or [GraphKeys.GLOBAL_VARIABLES]
-    return _get_or_create(name, shape, dtype, initializer, regularizer, trainable,
-                         dict.fromkeys(collections), device, layout)
+    return _get_variable(name, shape, dtype, initializer, regularizer, trainable, collections,
+                         device, layout, custom_getter)
 
 
 @add_arg_scope
 def model_variable(name: str, shape: Optional[Sequence[int]] = None, dtype=None, initializer=None,
                    regularizer=None, trainable: bool = True, collections=None, device=None,
-                   layout=None) -> Variable:
+                   layout=None, custom_getter=None) -> Variable:
     """Like :func:`variable`, and also in the ``MODEL_VARIABLES`` collection.
 
     Every slim layer creates its variables through this function, so an
-    ``arg_scope([slim.model_variable], device=...)`` places them all.
+    ``arg_scope([slim.model_variable], device=...)`` places them all, and
+    the scope's custom getters see them all.
+
+        >>> with slim.Graph():
+        ...     with slim.variable_scope('A'):
+        ...         a = slim.model_variable('a', [5], initializer=slim.ones_initializer())
+        ...     a.name, a.tolist(), [v.name for v in slim.get_model_variables('A')]
+        ('A/a', [1.0, 1.0, 1.0, 1.0, 1.0], ['A/a'])
     """
     collections = _collections_list(collections) + [GraphKeys.GLOBAL_VARIABLES,
                                                     GraphKeys.MODEL_VARIABLES]
-    return _get_or_create(name, shape, dtype, initializer, regularizer, trainable,
-                         dict.fromkeys(collections), device, layout)
+    return _get_variable(name, shape, dtype, initializer, regularizer, trainable, collections,
+                         device, layout, custom_getter)
+
+
+def _tf_variable_name(frame: Frame, name: str) -> str:
+    """The full name ``tf.Variable(name=name)`` gets: ``name``, else
+    ``name_1``, ``name_2``, ... unique like TF's name scopes (rule 6 of
+    ``scopes.py``), skipping names this build already made."""
+    check_scope_name(name, "variable")
+    base = frame.top.join(name)
+    while True:
+        full = frame.unique_op_name(base)
+        if not frame.building:
+            return full
+        exists = _lookup(*_locate(frame, full, create=False)) is not None
+        if frame.reuse_allows(full, None, exists):
+            return full
 
 
 def local_variable(initial_value, validate_shape: bool = True, name: Optional[str] = None,
                    use_resource=None) -> Variable:
-    """A non-trainable variable in ``LOCAL_VARIABLES`` only, never checkpointed."""
-    name = name or current_frame().unique_name("Variable")
-    return _get_or_create(name, None, _value_dtype(initial_value), initial_value, None, False,
-                         {GraphKeys.LOCAL_VARIABLES: None}, None, None, persistent=False)
+    """A non-trainable variable in ``LOCAL_VARIABLES`` only, never checkpointed.
+
+    As ``tf.Variable``, the name (default ``'Variable'``) is made unique in
+    its scope, and custom getters are not used.
+
+        >>> with slim.Graph():
+        ...     with slim.variable_scope('A'):
+        ...         a, b = slim.local_variable(0), slim.local_variable([1, 2], name='b')
+        ...         c = slim.local_variable(0)
+        ...     [v.name for v in slim.get_local_variables()], b.tolist()
+        (['A/Variable', 'A/b', 'A/Variable_1'], [1, 2])
+    """
+    frame = current_frame()
+    return _get_or_create(_tf_variable_name(frame, name or "Variable"), None,
+                          _value_dtype(initial_value), initial_value, None, False,
+                          {GraphKeys.LOCAL_VARIABLES: None}, None, None, persistent=False)
 
 
 def global_variable(initial_value, validate_shape: bool = True, name: Optional[str] = None,
                     use_resource=None) -> Variable:
-    """A non-trainable variable in ``GLOBAL_VARIABLES`` only."""
-    name = name or current_frame().unique_name("Variable")
-    return _get_or_create(name, None, _value_dtype(initial_value), initial_value, None, False,
-                         {GraphKeys.GLOBAL_VARIABLES: None}, None, None)
+    """A non-trainable variable in ``GLOBAL_VARIABLES`` only (named as
+    :func:`local_variable`).
+
+        >>> with slim.Graph():
+        ...     [slim.global_variable(v).name for v in (42, 43)]
+        ['Variable', 'Variable_1']
+    """
+    frame = current_frame()
+    return _get_or_create(_tf_variable_name(frame, name or "Variable"), None,
+                          _value_dtype(initial_value), initial_value, None, False,
+                          {GraphKeys.GLOBAL_VARIABLES: None}, None, None)
 
 
 def _value_dtype(value):
@@ -332,12 +469,7 @@ def add_model_variable(var: torch.Tensor, name: Optional[str] = None) -> None:
 
 # -- queries ------------------------------------------------------------------
 def _records(collection: str, scope: Optional[str]) -> list[VariableRecord]:
-    graph = current_frame().graph
-    records = [r for r in graph.records() if collection in r.collections]
-    if scope:
-        pattern = re.compile(scope)
-        records = [r for r in records if pattern.match(r.name + ":0")]
-    return records
+    return current_frame().graph.find(collection, scope)
 
 
 def get_variables(scope: Union[str, VariableScope, None] = None, suffix: Optional[str] = None,
@@ -469,35 +601,3 @@ def get_collection(key: str, scope: Optional[str] = None) -> list:
         items = [x for x in items if isinstance(getattr(x, "name", None), str)
                  and pattern.match(x.name)]
     return variables + items
-
-
-# -- global step ----------------------------------------------------------------
-def get_global_step(graph=None) -> Optional[Variable]:
-    """The graph's ``global_step`` variable, or None."""
-    graph = graph or current_frame().graph
-    record = graph.record(GraphKeys.GLOBAL_STEP)
-    return record.tensor if record is not None else None
-
-
-def create_global_step(graph=None) -> Variable:
-    """Creates ``global_step``: an int64 scalar buffer at the graph's root.
-
-    Raises:
-        ValueError: it already exists.
-    """
-    graph = graph or current_frame().graph
-    if graph.record(GraphKeys.GLOBAL_STEP) is not None:
-        raise ValueError('"global_step" already exists.')
-    step = Variable(torch.zeros((), dtype=torch.int64), requires_grad=False)
-    graph.root._buffers[GraphKeys.GLOBAL_STEP] = step
-    graph.add_record(VariableRecord(
-        GraphKeys.GLOBAL_STEP, graph.root, GraphKeys.GLOBAL_STEP, is_buffer=True, trainable=False,
-        collections={GraphKeys.GLOBAL_VARIABLES, GraphKeys.GLOBAL_STEP},
-        initializer=zeros_initializer(), regularizer=None, layout=IDENTITY, owner=None))
-    return stamp_variable(step, GraphKeys.GLOBAL_STEP)
-
-
-def get_or_create_global_step(graph=None) -> Variable:
-    """The graph's ``global_step``, created (as 0) if needed."""
-    step = get_global_step(graph)
-    return step if step is not None else create_global_step(graph)

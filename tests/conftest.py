@@ -3,6 +3,9 @@ import torch
 
 import slimtorch as slim
 
+# research/slim's dataset files, kept as test data (imported by the tests that use them).
+collect_ignore = ["fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def fresh_default_graph():

@@ -18,8 +18,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / "slimtorch"
 LEVELS = {
     "_io": 0, "_version": 0,
     "arg_scope": 1, "scopes": 1, "graph": 1, "variables": 1, "model": 1, "initializers": 1,
-    "regularizers": 1, "utils": 1, "_layouts": 1, "summaries": 1,
-    "layers": 2, "losses": 2, "metrics": 2, "optimization": 2, "distributed": 2,
+    "regularizers": 1, "utils": 1, "_layouts": 1, "summaries": 1, "_by_name": 1, "_global_step": 1,
+    "layers": 2, "losses": 2, "metrics": 2, "optimization": 2, "distributed": 2, "model_analyzer": 2,
     "nets": 3, "data": 3, "checkpoint": 3, "_fold": 3,
     "training": 4, "learning": 4, "evaluation": 4, "tools": 4, "testing": 4,
     "classifier": 5, "cli": 5, "__main__": 5,
@@ -91,9 +91,16 @@ def test_the_root_holds_the_public_modules_and_private_ones_by_name():
     assert found == set(LEVELS)
 
 
+#: Upward imports allowed, each lazy and for a reason: tf_slim keeps
+#: ``optimize_loss`` in ``layers.optimizers``, but it is built on the trainer.
+UPWARD_EXCEPTIONS = {("slimtorch.layers.optimizers", "slimtorch.training")}
+
+
 def test_dependencies_point_down():
     offences = []
     for module, target, names in EDGES:
+        if (module, target) in UPWARD_EXCEPTIONS:
+            continue
         source = _component(module)
         # `from slimtorch import learning`: each imported name is a component.
         targets = [n for n in names if n in LEVELS] if target == "slimtorch" else [_component(target)]

@@ -246,18 +246,20 @@ def test_repeat_passes_keyword_arguments_to_every_call():
     assert y.shape == (1, 4, 2, 2)
 
 
-def test_calling_a_built_conv_with_other_settings_raises():
-    """A built layer keeps its structure: TF-Slim's graph would too, but its
-    reuse=True silently ran the first settings; here both paths raise."""
+def test_a_built_conv_runs_each_calls_settings_on_its_variables():
+    """As in TF-Slim, a shared layer takes its stride (padding, rate) per call;
+    only what the variables fix (kernel size, depth) must match."""
     def net(x, stride=1):
         return slim.conv2d(x, 4, [3, 3], stride=stride, scope="conv")
     model = slim.Model(net)
-    model(torch.randn(1, 3, 8, 8))
-    model(torch.randn(1, 3, 8, 8), stride=1)   # same settings: fine
-    with pytest.raises(ValueError, match=r"conv: this layer was built with \(4, \[3, 3\], 1, "
-                                         r"'SAME', 1\) and is now called with \(4, \[3, 3\], 2, "):
-        model(torch.randn(1, 3, 8, 8), stride=2)
+    x = torch.randn(1, 3, 8, 8)
+    assert model(x).shape == (1, 4, 8, 8)
+    strided = model(x, stride=2)
+    assert strided.shape == (1, 4, 4, 4)
+    expected = F.relu(F.conv2d(F.pad(x, [0, 1, 0, 1]), model.conv.weights, model.conv.biases,
+                               stride=2))
+    torch.testing.assert_close(strided, expected)
     with slim.Graph():
         slim.conv2d(torch.randn(1, 3, 8, 8), 4, [3, 3], scope="shared")
-        with pytest.raises(ValueError, match="shared: this layer was built with"):
+        with pytest.raises(ValueError, match=r"shared: called with kernel_size=\(5, 5\)"):
             slim.conv2d(torch.randn(1, 3, 8, 8), 4, [5, 5], scope="shared", reuse=True)

@@ -324,7 +324,7 @@ def test_names_are_unique_like_tf_scopes():
      r"streaming_precision_at_thresholds.*thresholds is required"),
     (lambda: M["streaming_sensitivity_at_specificity"]([.1], [1], specificity=1.5),
      r"streaming_sensitivity_at_specificity.*\[0, 1\]"),
-    (lambda: M["streaming_auc"](num_thresholds=1), r"streaming_auc.*num_thresholds"),
+    (lambda: M["streaming_auc"](num_thresholds=0), r"streaming_auc.*num_thresholds"),
     (lambda: M["precision_recall_at_equal_thresholds"]([0, 1], [.2, .4]),
      r"precision_recall_at_equal_thresholds.*bool"),
     (lambda: M["accuracy"](torch.tensor([1., 2.]), torch.tensor([1., 2.])),

@@ -245,6 +245,9 @@ def test_spatial_squeeze_and_global_pool():
     # Without global_pool a larger input gives a larger map (pool stride 2, as TF).
     assert build("v2", 320, num_classes=10, spatial_squeeze=False)["out"] == [2, 2, 2, 10]
     with pytest.raises(ValueError, match="Logits/SpatialSqueeze: cannot squeeze"):
+        build("v3", 400, num_classes=10, create_aux_logits=False)
+    # As in TF, the auxiliary head (built first) is where a too-large input fails first.
+    with pytest.raises(ValueError, match="AuxLogits/SpatialSqueeze: the auxiliary head's map"):
         build("v3", 400, num_classes=10)
 
 

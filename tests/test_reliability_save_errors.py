@@ -134,7 +134,7 @@ def test_on_save_error_warn_names_the_file_and_keeps_training(tmp_path, monkeypa
 
 def test_bad_on_save_error():
     with pytest.raises(ValueError, match="on_save_error must be 'raise' or 'warn', got 'ignore'"):
-        slim.learning.train(None, None, [], on_save_error="ignore")
+        slim.learning.train(lambda batch: torch.zeros(()), None, [], on_save_error="ignore")
 
 
 def test_unwritable_logdir_simulated(tmp_path, monkeypatch):

@@ -64,7 +64,7 @@ def test_two_threads_build_two_models_with_their_own_scopes(own_graphs):
                          f"{tag}/fully_connected/weights": (2, flat[tag]),
                          f"{tag}/fully_connected/biases": (2,)}, tag
         convolutions = [m for m in model.modules() if isinstance(m, ConvolutionND)]
-        assert [c.padding for c in convolutions] == [SETTINGS[tag]["padding"]] * 2
+        assert [c.default_plan.padding for c in convolutions] == [SETTINGS[tag]["padding"]] * 2
         expected_init = {"a": 0.5, "b": -1.0}[tag]
         for conv in convolutions:
             assert (conv.weights == expected_init).all()

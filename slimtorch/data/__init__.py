@@ -16,10 +16,23 @@ on ``torch.utils.data``.
 * :func:`research_slim_dataset`, :func:`read_label_file`: research/slim's
   flowers / cifar10 / mnist / imagenet conversions.
 * :class:`TFRecordError`: what every corrupt record or proto raises.
+
+TF-Slim's data-provider layer (``slim.dataset``, ``slim.tfexample_decoder``,
+...), eager and on ``torch.utils.data``, for research/slim dataset files:
+
+* :mod:`.dataset` (``Dataset``), :mod:`.data_decoder`, :mod:`.data_provider`,
+  :mod:`.dataset_data_provider` (``DatasetDataProvider``),
+  :mod:`.tfexample_decoder` (``TFExampleDecoder`` and its item handlers),
+  :mod:`.parallel_reader`, :mod:`.prefetch_queue`;
+* :mod:`.parsing`: ``FixedLenFeature``, ``VarLenFeature``,
+  ``parse_single_example`` and the ``tf.`` names dataset files use;
+* :mod:`.dataset_utils`: research/slim's ``datasets/dataset_utils``.
 """
 
 from .digits import DigitsDataset, load_digits
-from .errors import TFRecordError
+from . import (data_decoder, data_provider, dataset, dataset_data_provider, dataset_utils,
+               parallel_reader, parsing, prefetch_queue, tfexample_decoder)
+from .errors import OutOfRangeError, TFRecordError
 from .example import decode_example, encode_example
 from .factory import DATASET_NAMES, get_dataset
 from .image_decoding import decode_image_bytes
@@ -36,4 +49,6 @@ __all__ = [
     "decode_image_bytes", "encode_example", "expand_file_pattern", "iter_tfrecord",
     "read_label_file", "read_record_at", "research_slim_dataset", "scan_record_offsets",
     "sharded_file_names", "write_label_file", "write_tfrecord",
+    "OutOfRangeError", "data_decoder", "data_provider", "dataset", "dataset_data_provider",
+    "dataset_utils", "parallel_reader", "parsing", "prefetch_queue", "tfexample_decoder",
 ]

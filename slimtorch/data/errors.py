@@ -17,7 +17,7 @@ where it is:
 
 from __future__ import annotations
 
-__all__ = ["TFRecordError"]
+__all__ = ["OutOfRangeError", "TFRecordError"]
 
 
 class TFRecordError(ValueError):
@@ -47,3 +47,18 @@ class TFRecordError(ValueError):
         """
         return TFRecordError(self.reason, path,
                              self.offset if offset is None else offset)
+
+
+class OutOfRangeError(Exception):
+    """TF's ``tf.errors.OutOfRangeError``: a reader or queue has nothing left.
+
+    Raised by :meth:`DatasetDataProvider.get
+    <slimtorch.data.dataset_data_provider.DatasetDataProvider.get>` after
+    ``num_epochs`` passes and by a drained
+    :func:`~slimtorch.data.prefetch_queue.prefetch_queue`.
+
+        >>> raise OutOfRangeError("the queue is closed and empty")
+        Traceback (most recent call last):
+        ...
+        slimtorch.data.errors.OutOfRangeError: the queue is closed and empty
+    """

@@ -34,7 +34,7 @@ from slimtorch._io.errors import WireFormatError, WireTypeError
 from slimtorch._io.wire import FIXED32, LENGTH, VARINT, expect, iter_fields, packed_varints, to_int64
 from slimtorch.data.errors import TFRecordError
 
-__all__ = ["decode_example", "encode_example"]
+__all__ = ["decode_example", "decode_sequence_example", "encode_example", "encode_sequence_example"]
 
 _BYTES_LIST, _FLOAT_LIST, _INT64_LIST = 1, 2, 3
 _KIND_NAMES = {_BYTES_LIST: "BytesList", _FLOAT_LIST: "FloatList", _INT64_LIST: "Int64List"}
@@ -125,24 +125,69 @@ def _decode(buf) -> dict[str, list]:
         if number != 1:
             continue
         expect(wire, (LENGTH,), "Example.features")
-        for n2, w2, entry in _fields(buf, *value, "Features"):
-            if n2 != 1:
-                continue
-            expect(w2, (LENGTH,), "Features.feature")
-            name, values = "", []
-            for n3, w3, v3 in _fields(buf, *entry, "map entry"):
-                if n3 == 1:
-                    expect(w3, (LENGTH,), "feature name")
-                    try:
-                        name = bytes(buf[v3[0]:v3[1]]).decode("utf-8")
-                    except UnicodeDecodeError:
-                        raise TFRecordError("malformed tf.train.Example: a feature "
-                                            "name is not valid UTF-8") from None
-                elif n3 == 2:
-                    expect(w3, (LENGTH,), "Feature")
-                    values = _feature(buf, *v3)
-            features[name] = values
+        _map_entries(buf, *value, "Features", _feature, features)
     return features
+
+
+def _map_entries(buf, start: int, end: int, what: str, parse_value, out: dict) -> dict:
+    """The ``map<string, V> = 1`` entries of a message into ``out`` (last entry wins)."""
+    for number, wire, entry in _fields(buf, start, end, what):
+        if number != 1:
+            continue
+        expect(wire, (LENGTH,), "Features.feature" if what == "Features" else f"{what}.feature_list")
+        name, values = "", parse_value(buf, 0, 0)
+        for n3, w3, v3 in _fields(buf, *entry, "map entry"):
+            if n3 == 1:
+                expect(w3, (LENGTH,), "feature name")
+                try:
+                    name = bytes(buf[v3[0]:v3[1]]).decode("utf-8")
+                except UnicodeDecodeError:
+                    raise TFRecordError("malformed tf.train.Example: a feature "
+                                        "name is not valid UTF-8") from None
+            elif n3 == 2:
+                expect(w3, (LENGTH,), what)
+                values = parse_value(buf, *v3)
+        out[name] = values
+    return out
+
+
+def _feature_list(buf, start: int, end: int) -> list:
+    """A FeatureList (``repeated Feature feature = 1``): one value list per step."""
+    steps = []
+    for number, wire, value in _fields(buf, start, end, "FeatureList"):
+        if number == 1:
+            expect(wire, (LENGTH,), "FeatureList.feature")
+            steps.append(_feature(buf, *value))
+    return steps
+
+
+def decode_sequence_example(serialized) -> tuple[dict[str, list], dict[str, list]]:
+    """Decode a serialized ``tf.train.SequenceExample``: ``(context, feature_lists)``.
+
+    ``context`` is as :func:`decode_example` gives; ``feature_lists`` maps each
+    name to one list of values per step. (``SequenceExample {Features context
+    = 1; FeatureLists feature_lists = 2}``, ``FeatureLists {map<string,
+    FeatureList> feature_list = 1}``, ``FeatureList {repeated Feature feature = 1}``.)
+
+        >>> record = encode_sequence_example({"id": b"a"}, {"boxes": [[0.5], [], [1.0, 2.0]]})
+        >>> decode_sequence_example(record)
+        ({'id': [b'a']}, {'boxes': [[0.5], [], [1.0, 2.0]]})
+    """
+    buf = memoryview(serialized).cast("B")
+    context: dict[str, list] = {}
+    feature_lists: dict[str, list] = {}
+    try:
+        for number, wire, value in _fields(buf, 0, len(buf), "SequenceExample"):
+            if number == 1:
+                expect(wire, (LENGTH,), "SequenceExample.context")
+                _map_entries(buf, *value, "Features", _feature, context)
+            elif number == 2:
+                expect(wire, (LENGTH,), "SequenceExample.feature_lists")
+                _map_entries(buf, *value, "FeatureLists", _feature_list, feature_lists)
+    except WireTypeError as error:
+        raise TFRecordError(f"malformed tf.train.SequenceExample: {error.what} has protobuf "
+                            f"wire type {error.wire}, expected one of {error.allowed}") from None
+    return context, feature_lists
 
 
 # ------------------------------------------------------------------ encoding
@@ -216,3 +261,36 @@ def encode_example(features: Mapping) -> bytes:
                  + _length_delimited(2, _encode_feature(name, features[name])))
         entries.append(_length_delimited(1, entry))
     return _length_delimited(1, b"".join(entries))
+
+
+def _features_payload(features: Mapping, what: str) -> bytes:
+    if not isinstance(features, Mapping):
+        raise TypeError(f"{what}: expected a mapping of feature name to "
+                        f"values, got {type(features).__name__}")
+    entries = []
+    for name in sorted(features, key=lambda n: str(n).encode("utf-8")):
+        if not isinstance(name, str):
+            raise TypeError(f"{what}: feature names must be str, got {name!r}")
+        entries.append(_length_delimited(1, _length_delimited(1, name.encode("utf-8"))
+                                         + _length_delimited(2, _encode_feature(name, features[name]))))
+    return b"".join(entries)
+
+
+def encode_sequence_example(context: Mapping, feature_lists: Mapping) -> bytes:
+    """Serialize a ``tf.train.SequenceExample``.
+
+    ``context`` is as :func:`encode_example` takes; ``feature_lists`` maps a
+    name to a list of steps, each step's values as :func:`encode_example`
+    takes them (an empty step is a Feature with no kind, as TF's ``feature {}``).
+
+        >>> decode_sequence_example(encode_sequence_example({}, {"x": [[1, 2], [3]]}))
+        ({}, {'x': [[1, 2], [3]]})
+    """
+    lists = []
+    for name in sorted(feature_lists, key=lambda n: str(n).encode("utf-8")):
+        steps = b"".join(_length_delimited(1, _encode_feature(name, step))
+                         for step in feature_lists[name])
+        lists.append(_length_delimited(1, _length_delimited(1, name.encode("utf-8"))
+                                       + _length_delimited(2, steps)))
+    return (_length_delimited(1, _features_payload(context, "encode_sequence_example"))
+            + _length_delimited(2, b"".join(lists)))

@@ -5,15 +5,17 @@ tensors around ``linear``.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Callable, NamedTuple, Optional, Sequence
 
 import torch
 
 from ._activation import activate
 from ._layer import Layer
+from .padding import check_padding, static_padding
 
-__all__ = ["ALL_FORMATS", "ChannelsFirstLayer", "DATA_FORMATS", "SPATIAL_NAMES", "as_tuple", "channels_last_format",
-           "check_input", "check_num_outputs", "input_channels"]
+__all__ = ["ALL_FORMATS", "ChannelsFirstLayer", "ConvPlan", "DATA_FORMATS", "SPATIAL_NAMES", "as_tuple",
+           "channels_last_format", "check_input", "check_num_outputs",
+           "conv_geometry", "input_channels"]
 
 #: Channels-last and channels-first names per number of spatial dimensions.
 DATA_FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
@@ -64,6 +66,30 @@ def check_input(inputs, rank: int, scope: str, what: str) -> None:
         raise ValueError(f"{scope}: {what} expects a {rank}-D input, got {shape}")
 
 
+class ConvPlan(NamedTuple):
+    """The per-call settings of a (depthwise) convolution, validated."""
+    stride: tuple
+    padding: str
+    rate: tuple
+    static_padding: Optional[tuple]   # torch padding for every input size, or None
+    channels_last: bool
+    activation_fn: Optional[Callable]
+
+
+def conv_geometry(path: str, kernel: tuple, stride, padding, rate, channels_last: bool,
+                  activation_fn) -> ConvPlan:
+    """Checks a convolution call's ``stride``/``padding``/``rate`` (naming
+    ``path``) and makes its plan for the (checked) ``kernel``."""
+    dims = len(kernel)
+    strides = as_tuple(stride, dims, "stride", path)
+    rates = as_tuple(rate, dims, "rate", path)
+    if max(rates) > 1 and max(strides) > 1:
+        raise ValueError(f"{path}: rate > 1 cannot be combined with stride > 1")
+    padding = check_padding(padding, path)
+    return ConvPlan(strides, padding, rates, static_padding(padding, kernel, strides, rates),
+                    channels_last, activation_fn)
+
+
 def input_channels(inputs: torch.Tensor, channels_last: bool) -> int:
     return int(inputs.shape[-1] if channels_last else inputs.shape[1])
 
@@ -72,35 +98,54 @@ class ChannelsFirstLayer(Layer):
     """Base of the N-D convolution modules: checks the input, moves a
     channels-last input's channels to axis 1 around ``linear``, activates.
 
-    Subclasses set ``dims``, ``in_channels``, ``channels_last`` and
-    ``activation_fn`` and implement ``linear`` on channels-first tensors.
+    Subclasses set ``dims`` and ``in_channels``, make plans with
+    ``channels_last`` and ``activation_fn`` fields (:class:`Layer`) and
+    implement ``linear(inputs, plan)`` on channels-first tensors.
     """
 
     dims: int
     in_channels: int
-    channels_last: bool
-    activation_fn = None
+    num_outputs: int
+    kernel_size: tuple
 
-    def expected_shape(self) -> str:
+    def check_variables_match(self, num_outputs: int, kernel_size, with_biases: bool) -> tuple:
+        """A later call must ask for the depth, kernel and biases the
+        variables were made with; returns its kernel size as a tuple."""
+        check_num_outputs(num_outputs, self.scope_name)
+        kernel = as_tuple(kernel_size, self.dims, "kernel_size", self.scope_name)
+        if num_outputs != self.num_outputs:
+            raise self.mismatch_error("num_outputs", num_outputs, self.num_outputs)
+        if kernel != self.kernel_size:
+            raise self.mismatch_error("kernel_size", kernel, self.kernel_size)
+        self.check_biases(with_biases)
+        return kernel
+
+    def expected_shape(self, channels_last: bool) -> str:
         spatial = SPATIAL_NAMES[self.dims]
-        if self.channels_last:
+        if channels_last:
             return f"[N, {spatial}, {self.in_channels}] ({DATA_FORMATS[self.dims][0]})"
         return f"[N, {self.in_channels}, {spatial}] ({DATA_FORMATS[self.dims][1]})"
 
-    def _channels_first(self, inputs: torch.Tensor) -> torch.Tensor:
-        if inputs.dim() != self.dims + 2 or input_channels(inputs, self.channels_last) != \
+    def _channels_first(self, inputs: torch.Tensor, channels_last: bool) -> torch.Tensor:
+        if inputs.dim() != self.dims + 2 or input_channels(inputs, channels_last) != \
                 self.in_channels:
-            raise self.shape_error(inputs, self.expected_shape())
-        return inputs.movedim(-1, 1) if self.channels_last else inputs
+            raise self.shape_error(inputs, self.expected_shape(channels_last))
+        return inputs.movedim(-1, 1) if channels_last else inputs
 
-    def _restore(self, outputs: torch.Tensor) -> torch.Tensor:
-        return outputs.movedim(1, -1) if self.channels_last else outputs
+    @staticmethod
+    def _restore(outputs: torch.Tensor, channels_last: bool) -> torch.Tensor:
+        return outputs.movedim(1, -1) if channels_last else outputs
 
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self._restore(activate(self.linear(self._channels_first(inputs)),
-                                      self.activation_fn))
+    def forward(self, inputs: torch.Tensor, plan=None) -> torch.Tensor:
+        if plan is None:
+            plan = self.default_plan
+        channels_last = plan.channels_last
+        outputs = self.linear(self._channels_first(inputs, channels_last), plan)
+        return self._restore(activate(outputs, plan.activation_fn), channels_last)
 
-    def normalize(self, inputs, normalizer_fn, normalizer_params, activation_fn):
+    def normalize(self, inputs, plan, normalizer_fn, normalizer_params, activation_fn):
         # The normalizer sees channels-first tensors, as after slim.conv2d.
-        return self._restore(super().normalize(self._channels_first(inputs), normalizer_fn,
-                                               normalizer_params, activation_fn))
+        channels_last = plan.channels_last
+        return self._restore(super().normalize(self._channels_first(inputs, channels_last), plan,
+                                               normalizer_fn, normalizer_params, activation_fn),
+                             channels_last)

@@ -23,80 +23,132 @@ from ..utils import collect_named_outputs
 from ..variables import model_variable, not_built_error
 from ._activation import activate
 
-__all__ = ["Layer", "call_layer", "create_weights_and_biases", "find_layer", "LayerScope",
-           "op_name", "resolve_is_training", "variables_collections_for"]
+__all__ = ["Layer", "call_layer", "create_weights_and_biases", "find_layer", "frozen",
+           "LayerScope", "op_name", "resolve_is_training", "variables_collections_for"]
 
 
 class Layer(nn.Module):
-    """Base of slim layer modules: knows its full scope and checks its inputs."""
+    """Base of slim layer modules: holds a layer's variables and state, knows
+    its full scope and checks its inputs.
+
+    The settings of a call that do not shape the variables (stride, padding,
+    rate, data_format, activation_fn, ...) are not part of the module: each
+    call brings its own, as a hashable ``settings`` tuple that
+    :meth:`make_plan` validates against the variables and turns into a
+    *plan* (what ``forward`` needs, e.g. torch's padding). Plans are cached
+    per settings, so a built model's fast path pays one dict lookup, and a
+    shared layer (``reuse=True``) may run other settings on the same
+    variables, as in TF-Slim. Called directly, a module runs the settings of
+    its first call.
+    """
 
     def __init__(self, scope_name: str) -> None:
         super().__init__()
         self.scope_name = scope_name
-        self.config: Optional[tuple] = None   # set by call_layer when built
+        self.plans: dict = {}
+        self.default_plan = None
+
+    def make_plan(self, settings: tuple):
+        """The plan for ``settings``; raises if they do not fit the variables.
+        Layers whose settings need no derived form use them as they are."""
+        return settings
+
+    def plan_for(self, settings: tuple):
+        """The cached plan for ``settings`` (made on first use)."""
+        try:
+            plan = self.plans.get(settings)
+        except TypeError:  # an unhashable setting (a list in a list): no caching
+            return self.make_plan(settings)
+        if plan is None:
+            plan = self.plans[settings] = self.make_plan(settings)
+            if self.default_plan is None:
+                self.default_plan = plan
+        return plan
+
+    def optional_variable(self, name: str) -> Optional[torch.Tensor]:
+        """The variable ``name`` of this layer or None; a trainable one is a
+        parameter, a non-trainable one a buffer."""
+        found = self._parameters.get(name)
+        return found if found is not None else self._buffers.get(name)
+
+    def check_biases(self, with_biases: bool) -> None:
+        """A shared layer called without ``normalizer_fn`` needs the ``biases``
+        its first call (with a ``normalizer_fn``) did not make: TF's reuse error."""
+        if with_biases and self.optional_variable("biases") is None:
+            raise ValueError(
+                f"Variable {self.scope_name}/biases does not exist: the layer was made without "
+                "biases (normalizer_fn or biases_initializer=None); pass the same normalizer_fn "
+                "or biases_initializer=None when reusing it")
 
     def shape_error(self, inputs: torch.Tensor, expected: str) -> ValueError:
         return ValueError(
             f"{self.scope_name}: expected input of shape {expected}, got {list(inputs.shape)}"
         )
 
+    def mismatch_error(self, what: str, called, built) -> ValueError:
+        """A shared layer called with a ``what`` its variables cannot serve."""
+        return ValueError(
+            f"{self.scope_name}: called with {what}={called!r} but its variables were made for "
+            f"{what}={built!r}; a shared layer (reuse=True) may change its stride, padding, "
+            f"rate, data_format and activation_fn per call, not {what} (use another scope)")
+
     def extra_repr(self) -> str:
         return f"scope={self.scope_name!r}"
 
-    def normalize(self, inputs: torch.Tensor, normalizer_fn, normalizer_params,
+    def normalize(self, inputs: torch.Tensor, plan, normalizer_fn, normalizer_params,
                   activation_fn) -> torch.Tensor:
         """``linear`` -> ``normalizer_fn`` (run inside this layer's scope, so its
         variables are ``<layer>/BatchNorm/...``) -> ``activation_fn``."""
-        outputs = normalizer_fn(self.linear(inputs), **(normalizer_params or {}))
+        outputs = normalizer_fn(self.linear(inputs, plan), **(normalizer_params or {}))
         if getattr(normalizer_fn, "returns_fresh_outputs", False):
             return activate(outputs, activation_fn)
         return activation_fn(outputs) if activation_fn is not None else outputs
 
 
+def frozen(value):
+    """``value`` made hashable for a settings tuple: a list becomes a tuple."""
+    return tuple(value) if isinstance(value, list) else value
+
+
 def call_layer(inputs: torch.Tensor, scope: Optional[str], default_name: str, reuse,
                new_layer, normalizer_fn=None, normalizer_params=None, activation_fn=None,
                outputs_collections=None, layer_kwargs: Optional[dict] = None,
-               config: Optional[tuple] = None) -> torch.Tensor:
+               settings: Optional[tuple] = None) -> torch.Tensor:
     """Finds or builds a layer and applies it: the body of every layer builder.
 
     ``new_layer(ls)`` makes the module for a :class:`LayerScope` ``ls`` (with
     ``ls.create``) and its variables; it runs only when building.
-    ``layer_kwargs`` are passed to the module's ``forward`` on every call: the
-    arguments that may change between calls of a built model (``training``).
+    ``settings`` (a hashable tuple) are this call's arguments that do not
+    shape the variables; the module turns them into a plan (cached, see
+    :class:`Layer`) that its ``forward`` gets with the inputs, so calls that
+    share the layer may differ in them. Layers without settings get
+    ``layer_kwargs`` instead (arguments such as ``training``).
     With a ``normalizer_fn`` the module's ``normalize`` runs instead.
-    ``config`` (the arguments that shape the layer: stride, rate, ...) is
-    recorded when the layer is built; a later call or ``reuse`` with other
-    values raises instead of silently running the first call's settings.
     """
     frame = current_frame()
     if not frame.building and normalizer_fn is None:  # the fast path of a built model
         layer = find_layer(frame, scope, default_name)
-        if config is not None and layer.config != config:
-            raise _config_error(layer, config)
-        outputs = layer(inputs, **layer_kwargs) if layer_kwargs else layer(inputs)
+        if settings is not None:
+            try:   # inlined plan_for: a dict hit after the first call
+                plan = layer.plans[settings]
+            except (KeyError, TypeError):
+                plan = layer.plan_for(settings)
+            outputs = layer(inputs, plan)
+        else:
+            outputs = layer(inputs, **layer_kwargs) if layer_kwargs else layer(inputs)
         if not outputs_collections:  # the usual case: spare the fast path a call
             return outputs
         return collect_named_outputs(outputs_collections, layer.scope_name, outputs)
     with LayerScope(frame, scope, default_name, reuse, inputs) as ls:
-        if ls.layer is None:
-            layer = new_layer(ls)
-            layer.config = config
-        else:
-            layer = ls.layer
-            if config is not None and layer.config != config:
-                raise _config_error(layer, config)
-        if normalizer_fn is None:
+        layer = new_layer(ls) if ls.layer is None else ls.layer
+        if settings is None:
             outputs = layer(inputs, **layer_kwargs) if layer_kwargs else layer(inputs)
+        elif normalizer_fn is None:
+            outputs = layer(inputs, layer.plan_for(settings))
         else:
-            outputs = layer.normalize(inputs, normalizer_fn, normalizer_params, activation_fn)
+            outputs = layer.normalize(inputs, layer.plan_for(settings), normalizer_fn,
+                                      normalizer_params, activation_fn)
         return collect_named_outputs(outputs_collections, ls.path, outputs)
-
-
-def _config_error(layer, config) -> ValueError:
-    return ValueError(
-        f"{layer.scope_name}: this layer was built with {layer.config} and is now called with "
-        f"{config} (num_outputs, kernel_size, stride, padding, rate); a built layer keeps its "
-        "structure, so build a new slim.Model (or use another scope) for other settings")
 
 
 def create_weights_and_biases(weights_shape, layout: str, num_outputs: int, dtype,
@@ -131,7 +183,16 @@ class LayerScope:
     """Build mode: opens a layer's variable scope; ``.layer`` is its module or None.
 
     When ``.layer`` is None the builder calls :meth:`create` with a new module
-    and then creates the layer's variables, which land on that module.
+    and then creates the layer's variables, which land on that module. A
+    scope that holds only variables made by hand (or sub-scopes) is taken
+    over by the new module, which then finds those variables as TF does:
+
+        >>> with slim.Graph():
+        ...     w = slim.variable('Conv/weights', shape=[3, 3, 2, 4])
+        ...     b = slim.variable('Conv/biases', shape=[4])
+        ...     y = slim.conv2d(torch.ones(1, 2, 5, 5), 4, [3, 3], scope='Conv', reuse=True)
+        ...     len(slim.get_variables()), w.shape  # stored as conv kernels now
+        (2, torch.Size([4, 2, 3, 3]))
     """
 
     __slots__ = ("frame", "entry", "layer")
@@ -168,10 +229,14 @@ class LayerScope:
                 )
             return None
         if not isinstance(node, Layer):
-            raise ValueError(
-                f"scope '{path}' already holds variables or scopes that are not a layer; "
-                "give the layer a scope of its own"
-            )
+            if not frame.adoptable(node):
+                raise ValueError(f"scope '{path}' holds a {type(node).__name__} module, not a "
+                                 "slim layer; give the layer a scope of its own")
+            if not frame.building:
+                raise not_built_error(frame, path, "layer")
+            # Plain variables made by hand (TF shares them by name, reuse
+            # rules applied per variable): the new layer takes them over.
+            return None
         if not frame.reuse_allows(path, entry.reuse, exists=True):
             raise ValueError(
                 f"Variable {path}/weights already exists, disallowed: layer scope '{path}' is "

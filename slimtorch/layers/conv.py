@@ -25,10 +25,11 @@ import torch.nn.functional as F
 from ..arg_scope import add_arg_scope
 from ..initializers import xavier_initializer, zeros_initializer
 from ..scopes import current_frame
-from ._conv_base import (ALL_FORMATS, SPATIAL_NAMES, ChannelsFirstLayer, as_tuple,
-                         channels_last_format, check_num_outputs, input_channels)
-from ._layer import call_layer, create_weights_and_biases
-from .padding import check_padding, same_pad, static_padding
+from ._conv_base import (ALL_FORMATS, SPATIAL_NAMES, ChannelsFirstLayer, ConvPlan, as_tuple,
+                         channels_last_format, check_num_outputs, conv_geometry,
+                         input_channels)
+from ._layer import call_layer, create_weights_and_biases, frozen
+from .padding import same_pad
 
 __all__ = ["ConvolutionND", "conv1d", "conv2d", "conv3d", "convolution", "convolution1d",
            "convolution2d", "convolution3d"]
@@ -37,38 +38,40 @@ _FUNCTIONAL = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
 
 class ConvolutionND(ChannelsFirstLayer):
-    """The module behind one ``slim.conv1d``/``conv2d``/``conv3d`` call (``weights``, ``biases``)."""
+    """The module behind one ``slim.conv1d``/``conv2d``/``conv3d`` scope
+    (``weights``, ``biases``); stride, padding, rate, data_format and
+    activation_fn come with each call."""
 
-    def __init__(self, scope_name: str, in_channels: int, num_outputs: int, kernel_size,
-                 stride, padding: str, rate, activation_fn, channels_last: bool) -> None:
+    def __init__(self, scope_name: str, in_channels: int, num_outputs: int, kernel_size) -> None:
         super().__init__(scope_name)
         self.dims = len(kernel_size)
         self.in_channels = in_channels
         self.num_outputs = num_outputs
         self.kernel_size = kernel_size
-        self.stride = stride
-        self.padding = padding
-        self.rate = rate
-        self.activation_fn = activation_fn
-        self.channels_last = channels_last
-        self._static_padding = static_padding(padding, kernel_size, stride, rate)
 
-    def linear(self, inputs: torch.Tensor) -> torch.Tensor:
+    def make_plan(self, settings: tuple) -> ConvPlan:
+        num_outputs, kernel_size, stride, padding, rate, channels_last, activation_fn, \
+            with_biases = settings
+        kernel = self.check_variables_match(num_outputs, kernel_size, with_biases)
+        return conv_geometry(self.scope_name, kernel, stride, padding, rate, channels_last,
+                             activation_fn)
+
+    def linear(self, inputs: torch.Tensor, plan: ConvPlan) -> torch.Tensor:
         """The convolution plus biases, channels-first."""
-        padding = self._static_padding
-        if self._covers_input(inputs, padding):
+        padding = plan.static_padding
+        if self._covers_input(inputs, padding, plan.rate):
             return self._as_matmul(inputs)
         if padding is None:
-            inputs, padding = same_pad(inputs, self.kernel_size, self.stride, self.rate)
-        return _FUNCTIONAL[self.dims](inputs, self.weights, self._parameters.get("biases"),
-                                      self.stride, padding, self.rate)
+            inputs, padding = same_pad(inputs, self.kernel_size, plan.stride, plan.rate)
+        return _FUNCTIONAL[self.dims](inputs, self.weights, self.optional_variable("biases"),
+                                      plan.stride, padding, plan.rate)
 
-    def _covers_input(self, inputs: torch.Tensor, padding) -> bool:
+    def _covers_input(self, inputs: torch.Tensor, padding, rate) -> bool:
         """Whether the kernel sees the whole unpadded input once (one output
         pixel): TF-Slim's fully connected layers written as convolutions,
         VGG's fc6-fc8 and the zoo's logits."""
         return (self.dims == 2 and padding is not None and not any(padding)
-                and all(r == 1 for r in self.rate)
+                and all(r == 1 for r in rate)
                 and tuple(inputs.shape[2:]) == tuple(self.kernel_size))
 
     def _as_matmul(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -80,12 +83,11 @@ class ConvolutionND(ChannelsFirstLayer):
         n, out = inputs.shape[0], weights.shape[0]
         rows = inputs.permute(0, 2, 3, 1).reshape(n, -1)
         outputs = F.linear(rows, weights.permute(0, 2, 3, 1).reshape(out, -1),
-                           self._parameters.get("biases"))
+                           self.optional_variable("biases"))
         return outputs.reshape(n, out, 1, 1)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.num_outputs}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding!r}, rate={self.rate}, "
                 f"scope={self.scope_name!r}")
 
 
@@ -110,34 +112,26 @@ def _convolution(inputs, num_outputs, kernel_size, stride, padding, data_format,
     # conv1d/2d/3d accept only their own two formats; `convolution` any of TF's.
     channels_last = channels_last_format(data_format, current_frame().top.join(scope or "Conv"),
                                          conv_dims)
+    with_biases = normalizer_fn is None and biases_initializer is not None
 
     def new_layer(ls):
-        layer = ls.create(_new_convolution(ls.path, inputs, num_outputs, kernel_size, stride,
-                                           padding, channels_last, rate,
-                                           activation_fn if normalizer_fn is None else None))
-        create_weights_and_biases([*layer.kernel_size, layer.in_channels, num_outputs], "conv",
-                                  num_outputs, inputs.dtype, normalizer_fn is None,
-                                  weights_initializer, weights_regularizer, biases_initializer,
-                                  biases_regularizer, variables_collections, trainable)
+        path = ls.path
+        check_num_outputs(num_outputs, path)
+        kernel = as_tuple(kernel_size, inputs.dim() - 2, "kernel_size", path)
+        # Settings are checked before anything is made (the plan is made after).
+        conv_geometry(path, kernel, stride, padding, rate, channels_last, None)
+        layer = ls.create(ConvolutionND(path, input_channels(inputs, channels_last), num_outputs,
+                                        kernel))
+        create_weights_and_biases([*kernel, layer.in_channels, num_outputs], "conv",
+                                  num_outputs, inputs.dtype, with_biases, weights_initializer,
+                                  weights_regularizer, biases_initializer, biases_regularizer,
+                                  variables_collections, trainable)
         return layer
 
+    settings = (num_outputs, frozen(kernel_size), frozen(stride), padding, frozen(rate),
+                channels_last, activation_fn if normalizer_fn is None else None, with_biases)
     return call_layer(inputs, scope, "Conv", reuse, new_layer, normalizer_fn, normalizer_params,
-                      activation_fn, outputs_collections,
-                      config=(num_outputs, kernel_size, stride, padding, rate))
-
-
-def _new_convolution(path, inputs, num_outputs, kernel_size, stride, padding, channels_last,
-                     rate, activation_fn) -> ConvolutionND:
-    dims = inputs.dim() - 2
-    check_num_outputs(num_outputs, path)
-    kernel = as_tuple(kernel_size, dims, "kernel_size", path)
-    strides = as_tuple(stride, dims, "stride", path)
-    rates = as_tuple(rate, dims, "rate", path)
-    if max(rates) > 1 and max(strides) > 1:
-        raise ValueError(f"{path}: rate > 1 cannot be combined with stride > 1")
-    return ConvolutionND(path, input_channels(inputs, channels_last), num_outputs, kernel,
-                         strides, check_padding(padding, path), rates, activation_fn,
-                         channels_last)
+                      activation_fn, outputs_collections, settings=settings)
 
 
 @add_arg_scope
@@ -225,7 +219,10 @@ def convolution2d(inputs: torch.Tensor, num_outputs: int, kernel_size, stride=1,
         weights_initializer, biases_initializer: TF-layout initializers
             (Xavier and zeros); ``biases_initializer=None`` creates no biases.
         weights_regularizer, biases_regularizer: penalties for the losses.
-        reuse: share the variables of an existing ``scope``.
+        reuse: share the variables of an existing ``scope``. As in TF-Slim,
+            the call's own stride, padding, rate, data_format and
+            activation_fn run on them (so does a built model's later call);
+            kernel_size, num_outputs and the input channels must match them.
         variables_collections: extra collections, a list or a dict keyed by
             ``'weights'``/``'biases'``.
         outputs_collections: collections that receive the output under this
@@ -235,6 +232,14 @@ def convolution2d(inputs: torch.Tensor, num_outputs: int, kernel_size, stride=1,
 
     Returns:
         The output tensor, NCHW like the input.
+
+    Example (one kernel at two strides, as research/slim's ``conv2d_same``):
+        >>> with slim.Graph():
+        ...     x = torch.randn(1, 3, 8, 8)
+        ...     full = slim.conv2d(x, 4, [3, 3], scope='conv')
+        ...     half = slim.conv2d(x, 4, [3, 3], stride=2, scope='conv', reuse=True)
+        ...     full.shape[2:], half.shape[2:], len(slim.get_variables())
+        (torch.Size([8, 8]), torch.Size([4, 4]), 2)
     """
     return _convolution(inputs, num_outputs, kernel_size, stride, padding, data_format, rate,
                         activation_fn, normalizer_fn, normalizer_params, weights_initializer,

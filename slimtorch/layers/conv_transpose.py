@@ -23,16 +23,17 @@ out, in]``, torch ``[in, out, k...]`` (``nn.ConvTranspose2d``'s layout).
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, NamedTuple, Optional
 
 import torch
 import torch.nn.functional as F
 
 from ..arg_scope import add_arg_scope
 from ..initializers import xavier_initializer, zeros_initializer
-from ._conv_base import (ChannelsFirstLayer, as_tuple, channels_last_format, check_input,
-                         check_num_outputs, input_channels)
-from ._layer import call_layer, create_weights_and_biases
+from ..scopes import current_frame
+from ._conv_base import (ChannelsFirstLayer, as_tuple, channels_last_format,
+                         check_input, check_num_outputs, input_channels)
+from ._layer import call_layer, create_weights_and_biases, frozen
 from .padding import check_padding
 
 __all__ = ["ConvolutionTranspose", "conv2d_transpose", "conv3d_transpose",
@@ -63,68 +64,84 @@ def _window(kernel: int, stride: int, padding: str) -> tuple[int, int, int]:
     return before, extra, crop
 
 
-class ConvolutionTranspose(ChannelsFirstLayer):
-    """The module behind one ``slim.conv2d_transpose`` or ``conv3d_transpose`` call."""
+class _TransposePlan(NamedTuple):
+    stride: tuple
+    padding: str
+    torch_padding: tuple
+    output_padding: tuple
+    end_crop: Optional[tuple]
+    channels_last: bool
+    activation_fn: Optional[Callable]
 
-    def __init__(self, scope_name: str, in_channels: int, num_outputs: int, kernel_size,
-                 stride, padding: str, activation_fn, channels_last: bool) -> None:
+
+def _transpose_plan(path, kernel, stride, padding, channels_last, activation_fn) -> _TransposePlan:
+    strides = as_tuple(stride, len(kernel), "stride", path)
+    padding = check_padding(padding, path)
+    windows = [_window(k, s, padding) for k, s in zip(kernel, strides)]
+    end_crop = tuple(w[2] for w in windows) if any(w[2] for w in windows) else None
+    return _TransposePlan(strides, padding, tuple(w[0] for w in windows),
+                          tuple(w[1] for w in windows), end_crop, channels_last, activation_fn)
+
+
+class ConvolutionTranspose(ChannelsFirstLayer):
+    """The module behind one ``slim.conv2d_transpose`` or ``conv3d_transpose``
+    scope; stride, padding, data_format and activation_fn come with each call."""
+
+    def __init__(self, scope_name: str, in_channels: int, num_outputs: int, kernel_size) -> None:
         super().__init__(scope_name)
         self.dims = len(kernel_size)
         self.in_channels = in_channels
         self.num_outputs = num_outputs
         self.kernel_size = kernel_size
-        self.stride = stride
-        self.padding = padding
-        self.activation_fn = activation_fn
-        self.channels_last = channels_last
-        windows = [_window(k, s, padding) for k, s in zip(kernel_size, stride)]
-        self._torch_padding = tuple(w[0] for w in windows)
-        self._output_padding = tuple(w[1] for w in windows)
-        self._end_crop = tuple(w[2] for w in windows) if any(w[2] for w in windows) else None
 
-    def linear(self, inputs: torch.Tensor) -> torch.Tensor:
+    def make_plan(self, settings: tuple) -> _TransposePlan:
+        num_outputs, kernel_size, stride, padding, channels_last, activation_fn, \
+            with_biases = settings
+        kernel = self.check_variables_match(num_outputs, kernel_size, with_biases)
+        return _transpose_plan(self.scope_name, kernel, stride, padding, channels_last,
+                               activation_fn)
+
+    def linear(self, inputs: torch.Tensor, plan: _TransposePlan) -> torch.Tensor:
         """The transposed convolution plus biases, channels-first."""
-        outputs = _FUNCTIONAL[self.dims](inputs, self.weights, self._parameters.get("biases"),
-                                         self.stride, self._torch_padding, self._output_padding)
-        if self._end_crop is not None:
+        outputs = _FUNCTIONAL[self.dims](inputs, self.weights, self.optional_variable("biases"),
+                                         plan.stride, plan.torch_padding, plan.output_padding)
+        if plan.end_crop is not None:
             outputs = outputs[(..., *(slice(0, n - c) for n, c in
-                                      zip(outputs.shape[2:], self._end_crop)))]
+                                      zip(outputs.shape[2:], plan.end_crop)))]
         return outputs
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.num_outputs}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding!r}, scope={self.scope_name!r}")
+                f"scope={self.scope_name!r}")
 
 
 def _transpose(dims, default_name, inputs, num_outputs, kernel_size, stride, padding,
                data_format, activation_fn, normalizer_fn, normalizer_params, weights_initializer,
                weights_regularizer, biases_initializer, biases_regularizer, reuse,
                variables_collections, outputs_collections, trainable, scope):
+    with_biases = normalizer_fn is None and biases_initializer is not None
+
     def new_layer(ls):
-        layer = ls.create(_new_transpose(ls.path, dims, inputs, num_outputs, kernel_size, stride,
-                                         padding, data_format,
-                                         activation_fn if normalizer_fn is None else None))
-        create_weights_and_biases([*layer.kernel_size, num_outputs, layer.in_channels],
-                                  "conv_transpose", num_outputs, inputs.dtype,
-                                  normalizer_fn is None, weights_initializer,
+        path = ls.path
+        channels_last = channels_last_format(data_format, path, dims)
+        check_input(inputs, dims + 2, path, f"conv{dims}d_transpose")
+        check_num_outputs(num_outputs, path)
+        kernel = as_tuple(kernel_size, dims, "kernel_size", path)
+        _transpose_plan(path, kernel, stride, padding, channels_last, None)  # checks first
+        layer = ls.create(ConvolutionTranspose(path, input_channels(inputs, channels_last),
+                                               num_outputs, kernel))
+        create_weights_and_biases([*kernel, num_outputs, layer.in_channels], "conv_transpose",
+                                  num_outputs, inputs.dtype, with_biases, weights_initializer,
                                   weights_regularizer, biases_initializer, biases_regularizer,
                                   variables_collections, trainable)
         return layer
 
+    channels_last = data_format is not None and channels_last_format(
+        data_format, current_frame().top.join(scope or default_name), dims)
+    settings = (num_outputs, frozen(kernel_size), frozen(stride), padding, channels_last,
+                activation_fn if normalizer_fn is None else None, with_biases)
     return call_layer(inputs, scope, default_name, reuse, new_layer, normalizer_fn,
-                      normalizer_params, activation_fn, outputs_collections)
-
-
-def _new_transpose(path, dims, inputs, num_outputs, kernel_size, stride, padding, data_format,
-                   activation_fn) -> ConvolutionTranspose:
-    channels_last = channels_last_format(data_format, path, dims)
-    check_input(inputs, dims + 2, path, f"conv{dims}d_transpose")
-    check_num_outputs(num_outputs, path)
-    kernel = as_tuple(kernel_size, dims, "kernel_size", path)
-    strides = as_tuple(stride, dims, "stride", path)
-    return ConvolutionTranspose(path, input_channels(inputs, channels_last), num_outputs, kernel,
-                                strides, check_padding(padding, path), activation_fn,
-                                channels_last)
+                      normalizer_params, activation_fn, outputs_collections, settings=settings)
 
 
 @add_arg_scope

@@ -11,7 +11,7 @@ more. That is what TF-Slim's "last dimension" means once images are NCHW:
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, NamedTuple, Optional
 
 import torch
 import torch.nn.functional as F
@@ -30,21 +30,33 @@ def _feature_dim(inputs: torch.Tensor) -> int:
     return 1 if inputs.dim() >= 4 else inputs.dim() - 1
 
 
+class _DensePlan(NamedTuple):
+    activation_fn: Optional[Callable]
+
+
 class FullyConnected(Layer):
-    """The module behind one ``slim.fully_connected`` call.
+    """The module behind one ``slim.fully_connected`` scope; ``activation_fn``
+    comes with each call.
 
     ``weights`` are stored ``[out, in]`` (``torch.nn.Linear``'s layout; TF's
     is ``[in, out]``).
     """
 
-    def __init__(self, scope_name: str, in_features: int, num_outputs: int, activation_fn) -> None:
+    def __init__(self, scope_name: str, in_features: int, num_outputs: int) -> None:
         super().__init__(scope_name)
         self.in_features = in_features
         self.num_outputs = num_outputs
-        self.activation_fn = activation_fn
 
-    def linear(self, inputs: torch.Tensor) -> torch.Tensor:
-        biases = self._parameters.get("biases")
+    def make_plan(self, settings: tuple) -> _DensePlan:
+        num_outputs, activation_fn, with_biases = settings
+        _check_num_outputs(self.scope_name, num_outputs)
+        if num_outputs != self.num_outputs:
+            raise self.mismatch_error("num_outputs", num_outputs, self.num_outputs)
+        self.check_biases(with_biases)
+        return _DensePlan(activation_fn)
+
+    def linear(self, inputs: torch.Tensor, plan: Optional[_DensePlan] = None) -> torch.Tensor:
+        biases = self.optional_variable("biases")
         rank = inputs.dim()
         if rank in (2, 3):
             if inputs.shape[-1] != self.in_features:
@@ -56,8 +68,10 @@ class FullyConnected(Layer):
             return F.conv2d(inputs, self.weights[:, :, None, None], biases)
         return F.linear(inputs.movedim(1, -1), self.weights, biases).movedim(-1, 1)
 
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        return activate(self.linear(inputs), self.activation_fn)
+    def forward(self, inputs: torch.Tensor, plan: Optional[_DensePlan] = None) -> torch.Tensor:
+        if plan is None:
+            plan = self.default_plan
+        return activate(self.linear(inputs), plan.activation_fn)
 
     def extra_repr(self) -> str:
         return f"{self.in_features}, {self.num_outputs}, scope={self.scope_name!r}"
@@ -83,26 +97,32 @@ def fully_connected(inputs: torch.Tensor, num_outputs: int, activation_fn=F.relu
         ...     slim.get_model_variables()[0].name
         'fc/fc_1/weights'
     """
+    with_biases = normalizer_fn is None and biases_initializer is not None
+
     def new_layer(ls):
-        layer = ls.create(_new_fully_connected(ls.path, inputs, num_outputs,
-                                               activation_fn if normalizer_fn is None else None))
+        layer = ls.create(_new_fully_connected(ls.path, inputs, num_outputs))
         create_weights_and_biases([layer.in_features, num_outputs], "dense", num_outputs,
-                                  inputs.dtype, normalizer_fn is None, weights_initializer,
+                                  inputs.dtype, with_biases, weights_initializer,
                                   weights_regularizer, biases_initializer, biases_regularizer,
                                   variables_collections, trainable)
         return layer
 
+    settings = (num_outputs, activation_fn if normalizer_fn is None else None, with_biases)
     return call_layer(inputs, scope, "fully_connected", reuse, new_layer, normalizer_fn,
-                      normalizer_params, activation_fn, outputs_collections)
+                      normalizer_params, activation_fn, outputs_collections, settings=settings)
 
 
-def _new_fully_connected(path, inputs, num_outputs, activation_fn) -> FullyConnected:
+def _check_num_outputs(path, num_outputs) -> None:
     if isinstance(num_outputs, bool) or not isinstance(num_outputs, int):
         raise ValueError(f"{path}: num_outputs should be int or long, got {num_outputs!r}")
+
+
+def _new_fully_connected(path, inputs, num_outputs) -> FullyConnected:
+    _check_num_outputs(path, num_outputs)
     if not isinstance(inputs, torch.Tensor) or inputs.dim() < 2:
         shape = list(inputs.shape) if isinstance(inputs, torch.Tensor) else type(inputs).__name__
         raise ValueError(f"{path}: fully_connected expects an input of rank >= 2, got {shape}")
-    return FullyConnected(path, inputs.shape[_feature_dim(inputs)], num_outputs, activation_fn)
+    return FullyConnected(path, inputs.shape[_feature_dim(inputs)], num_outputs)
 
 
 @add_arg_scope
@@ -136,16 +156,20 @@ def dropout(inputs: torch.Tensor, keep_prob: float = 0.5, noise_shape=None, is_t
 
 @add_arg_scope
 def flatten(inputs: torch.Tensor, outputs_collections=None, scope: Optional[str] = None) -> torch.Tensor:
-    """``[N, ...] -> [N, k]`` in TF-Slim's feature order.
+    """``[N, ...] -> [N, k]`` in TF-Slim's feature order; ``[N] -> [N, 1]``.
 
     NCHW inputs (rank >= 4) are flattened channels-last, as TF-Slim flattens
     NHWC, so a ``fully_connected`` after ``flatten`` has the same weights as
     in a TF-Slim checkpoint.
+
+    Example:
+        >>> slim.flatten(torch.zeros(5, 3, 2, 2)).shape, slim.flatten(torch.zeros(5)).shape
+        (torch.Size([5, 12]), torch.Size([5, 1]))
     """
     name = op_name(scope, "Flatten")
-    if inputs.dim() < 2:
-        raise ValueError(f"{name}: flatten expects an input of rank >= 2, "
-                         f"got {list(inputs.shape)}")
+    if not isinstance(inputs, torch.Tensor) or inputs.dim() < 1:
+        shape = list(inputs.shape) if isinstance(inputs, torch.Tensor) else type(inputs).__name__
+        raise ValueError(f"{name}: flatten expects an input of rank >= 1 [N, ...], got {shape}")
     if inputs.dim() >= 4:
         inputs = inputs.movedim(1, -1)
     outputs = inputs.reshape(inputs.shape[0], -1)

@@ -1,5 +1,5 @@
 """TF-Slim's smaller layers: ``bias_add``, ``one_hot_encoding``, ``unit_norm``,
-``maxout``, ``scale_gradient``, ``spatial_softmax``, and the ``relu``,
+``maxout``, ``poincare_normalize``, ``scale_gradient``, ``spatial_softmax``, and the ``relu``,
 ``relu6``, ``elu`` and ``linear`` shorthands of ``fully_connected``.
 
 Names, defaults, default scopes and variable names are TF-Slim's. Tensors are
@@ -33,8 +33,8 @@ from ._layer import Layer, call_layer, op_name, variables_collections_for
 from .core import _feature_dim, fully_connected
 
 __all__ = ["BiasAdd", "SpatialSoftmax", "bias_add", "elu", "linear", "maxout",
-           "one_hot_encoding", "relu", "relu6", "scale_gradient", "spatial_softmax",
-           "unit_norm"]
+           "one_hot_encoding", "poincare_normalize", "relu", "relu6", "scale_gradient",
+           "spatial_softmax", "unit_norm"]
 
 
 def _shape(inputs) -> object:
@@ -49,22 +49,25 @@ def _channel_dim(inputs: torch.Tensor, data_format: Optional[str]) -> int:
 
 
 class BiasAdd(Layer):
-    """The module behind one ``slim.bias_add`` call (variable ``biases [C]``)."""
+    """The module behind one ``slim.bias_add`` scope (variable ``biases [C]``);
+    ``data_format`` and ``activation_fn`` come with each call."""
 
-    def __init__(self, scope_name: str, channels: int, data_format: Optional[str],
-                 activation_fn) -> None:
+    def __init__(self, scope_name: str, channels: int) -> None:
         super().__init__(scope_name)
         self.channels = channels
-        self.data_format = data_format
-        self.activation_fn = activation_fn
 
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        dim = _channel_dim(inputs, self.data_format)
+    def make_plan(self, settings: tuple) -> tuple:
+        channels_last_format(settings[0], self.scope_name, 2)   # (data_format, activation_fn)
+        return settings
+
+    def forward(self, inputs: torch.Tensor, plan: Optional[tuple] = None) -> torch.Tensor:
+        data_format, activation_fn = self.default_plan if plan is None else plan
+        dim = _channel_dim(inputs, data_format)
         if inputs.dim() < 2 or inputs.shape[dim] != self.channels:
             raise self.shape_error(inputs, f"{self.channels} channels in dim {dim}")
         shape = [1] * inputs.dim()
         shape[dim] = self.channels
-        return activate(inputs + self.biases.view(shape), self.activation_fn)
+        return activate(inputs + self.optional_variable("biases").view(shape), activation_fn)
 
     def extra_repr(self) -> str:
         return f"{self.channels}, scope={self.scope_name!r}"
@@ -106,14 +109,15 @@ def bias_add(inputs: torch.Tensor, activation_fn=None, initializer=zeros_initial
             raise ValueError(f"{ls.path}: data_format 'NCHW' only supports 4-D inputs, "
                              f"got {_shape(inputs)}")
         channels = inputs.shape[_channel_dim(inputs, data_format)]
-        layer = ls.create(BiasAdd(ls.path, channels, data_format, activation_fn))
+        layer = ls.create(BiasAdd(ls.path, channels))
         model_variable("biases", shape=[channels], dtype=inputs.dtype, initializer=initializer,
                        regularizer=regularizer, trainable=trainable,
                        collections=variables_collections_for(variables_collections, "biases"))
         return layer
 
     return call_layer(inputs, scope, "BiasAdd", reuse, new_layer,
-                      outputs_collections=outputs_collections)
+                      outputs_collections=outputs_collections,
+                      settings=(data_format, activation_fn))
 
 
 # -- one_hot_encoding, unit_norm, maxout ---------------------------------------------------
@@ -200,6 +204,25 @@ def maxout(inputs: torch.Tensor, num_units: int, axis: int = -1,
         return grouped.amax(axis + 1)
 
 
+def poincare_normalize(x: torch.Tensor, axis=1, epsilon: float = 1e-5,
+                       name: Optional[str] = None) -> torch.Tensor:
+    """Projects each slice along ``axis`` into the Poincaré ball of radius
+    ``1 - epsilon``: ``x·(1 - epsilon)/‖x‖`` where ``‖x‖ > 1 - epsilon``,
+    else ``x`` (Nickel & Kiela, arXiv:1705.08039).
+
+    ``axis`` is an int or a list of ints, indexing the tensor as given.
+    ``name`` is accepted for TF-Slim's signature (an op name; nothing to name).
+
+    Example:
+        >>> poincare_normalize(torch.tensor([[3., 4.], [0.3, 0.4]]), axis=1, epsilon=0.5)
+        tensor([[0.3000, 0.4000],
+                [0.3000, 0.4000]])
+    """
+    dims = tuple(axis) if isinstance(axis, (list, tuple)) else axis
+    inverse_norm = torch.rsqrt(x.square().sum(dims, keepdim=True))
+    return x * torch.clamp((1.0 - epsilon) * inverse_norm, max=1.0)
+
+
 # -- scale_gradient -------------------------------------------------------------------
 class _ScaleGradient(torch.autograd.Function):
     @staticmethod
@@ -229,19 +252,23 @@ def scale_gradient(inputs: torch.Tensor, gradient_multiplier) -> torch.Tensor:
 
 # -- spatial_softmax ------------------------------------------------------------------
 class SpatialSoftmax(Layer):
-    """The module behind one ``slim.spatial_softmax`` call (scalar ``temperature``)."""
+    """The module behind one ``slim.spatial_softmax`` scope (scalar
+    ``temperature``); ``data_format`` comes with each call."""
 
-    def __init__(self, scope_name: str, channels: int, channels_last: bool) -> None:
+    def __init__(self, scope_name: str, channels: int) -> None:
         super().__init__(scope_name)
         self.channels = channels
-        self.channels_last = channels_last
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        channel_dim = 3 if self.channels_last else 1
+    def make_plan(self, settings: tuple) -> bool:
+        return channels_last_format(settings[0], self.scope_name, 2)   # (data_format,)
+
+    def forward(self, features: torch.Tensor, plan: Optional[bool] = None) -> torch.Tensor:
+        channels_last = self.default_plan if plan is None else plan
+        channel_dim = 3 if channels_last else 1
         if features.dim() != 4 or features.shape[channel_dim] != self.channels:
-            layout = "[N, H, W, C]" if self.channels_last else "[N, C, H, W]"
+            layout = "[N, H, W, C]" if channels_last else "[N, C, H, W]"
             raise self.shape_error(features, f"{layout} with C={self.channels}")
-        if self.channels_last:
+        if channels_last:
             features = features.permute(0, 3, 1, 2)
         n, c, h, w = features.shape
         attention = torch.softmax(features.reshape(n * c, h * w) / self.temperature, dim=1)
@@ -287,8 +314,7 @@ def spatial_softmax(features: torch.Tensor, temperature=None, name: Optional[str
         if not isinstance(features, torch.Tensor) or features.dim() != 4:
             raise ValueError(f"{ls.path}: spatial_softmax expects a 4-D input, "
                              f"got {_shape(features)}")
-        layer = ls.create(SpatialSoftmax(ls.path, features.shape[3 if channels_last else 1],
-                                         channels_last))
+        layer = ls.create(SpatialSoftmax(ls.path, features.shape[3 if channels_last else 1]))
         dtype = features.dtype if features.is_floating_point() else None
         model_variable("temperature", shape=[], dtype=dtype,
                        initializer=ones_initializer() if temperature is None
@@ -298,7 +324,8 @@ def spatial_softmax(features: torch.Tensor, temperature=None, name: Optional[str
                        if trainable else None)
         return layer
 
-    return call_layer(features, name, "spatial_softmax", None, new_layer)
+    return call_layer(features, name, "spatial_softmax", None, new_layer,
+                      settings=(data_format,))
 
 
 # -- shorthands ---------------------------------------------------------------------

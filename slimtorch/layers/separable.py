@@ -27,9 +27,11 @@ from .._layouts import depthwise_layout
 from ..arg_scope import add_arg_scope
 from ..initializers import xavier_initializer, zeros_initializer
 from ..variables import model_variable
-from ._conv_base import ChannelsFirstLayer, as_tuple, channels_last_format, check_input, input_channels
-from ._layer import call_layer, create_weights_and_biases, variables_collections_for
-from .padding import check_padding, same_pad, same_pad_in_kernel, static_padding
+from ..scopes import current_frame
+from ._conv_base import (ChannelsFirstLayer, ConvPlan, as_tuple, channels_last_format,
+                         check_input, conv_geometry, input_channels)
+from ._layer import call_layer, create_weights_and_biases, frozen, variables_collections_for
+from .padding import same_pad, same_pad_in_kernel
 
 __all__ = ["ConvolutionInPlane", "SeparableConvolution2D", "conv2d_in_plane",
            "convolution2d_in_plane", "separable_conv2d", "separable_convolution2d"]
@@ -40,89 +42,110 @@ class _Depthwise(ChannelsFirstLayer):
 
     dims = 2
 
-    def _setup(self, in_channels, kernel_size, stride, padding, rate, activation_fn,
-               channels_last) -> None:
-        self.in_channels = in_channels
-        self.kernel_size = kernel_size
-        self.stride = stride
-        self.padding = padding
-        self.rate = rate
-        self.activation_fn = activation_fn
-        self.channels_last = channels_last
-        self._static_padding = static_padding(padding, kernel_size, stride, rate)
+    def _kernel_plan(self, kernel_size, stride, padding, rate, channels_last, activation_fn,
+                     with_biases) -> ConvPlan:
+        kernel = as_tuple(kernel_size, 2, "kernel_size", self.scope_name)
+        if kernel != self.kernel_size:
+            raise self.mismatch_error("kernel_size", kernel, self.kernel_size)
+        self.check_biases(with_biases)
+        return conv_geometry(self.scope_name, kernel, stride, padding, rate, channels_last,
+                             activation_fn)
 
-    def depthwise(self, inputs: torch.Tensor, kernel: torch.Tensor, biases) -> torch.Tensor:
-        padding = self._static_padding
+    def depthwise(self, inputs: torch.Tensor, kernel: torch.Tensor, biases,
+                  plan: ConvPlan) -> torch.Tensor:
+        padding = plan.static_padding
         if padding is None:
             # On the CPU a padded copy costs more than the convolution (fresh
             # pages for a large tensor); GPUs have a caching allocator and
             # kernels tuned for odd depthwise sizes, so they keep the copy.
-            in_kernel = same_pad_in_kernel(inputs, kernel, self.stride, self.rate) \
+            in_kernel = same_pad_in_kernel(inputs, kernel, plan.stride, plan.rate) \
                 if inputs.device.type == "cpu" else None
             if in_kernel is not None:
                 kernel, padding = in_kernel
             else:
-                inputs, padding = same_pad(inputs, self.kernel_size, self.stride, self.rate)
-        return F.conv2d(inputs, kernel, biases, self.stride, padding, self.rate,
+                inputs, padding = same_pad(inputs, self.kernel_size, plan.stride, plan.rate)
+        return F.conv2d(inputs, kernel, biases, plan.stride, padding, plan.rate,
                         groups=self.in_channels)
 
 
 class SeparableConvolution2D(_Depthwise):
-    """The module behind one ``slim.separable_conv2d`` call: ``depthwise_weights``,
-    ``pointwise_weights`` (unless ``num_outputs`` is None) and ``biases``."""
+    """The module behind one ``slim.separable_conv2d`` scope: ``depthwise_weights``,
+    ``pointwise_weights`` (unless ``num_outputs`` is None) and ``biases``;
+    stride, padding, rate, data_format and activation_fn come with each call."""
 
     def __init__(self, scope_name: str, in_channels: int, num_outputs: Optional[int],
-                 depth_multiplier: int, kernel_size, stride, padding: str, rate, activation_fn,
-                 channels_last: bool) -> None:
+                 depth_multiplier: int, kernel_size) -> None:
         super().__init__(scope_name)
-        self._setup(in_channels, kernel_size, stride, padding, rate, activation_fn,
-                    channels_last)
+        self.in_channels = in_channels
+        self.kernel_size = kernel_size
         self.num_outputs = num_outputs
         self.depth_multiplier = depth_multiplier
 
-    def linear(self, inputs: torch.Tensor) -> torch.Tensor:
+    def make_plan(self, settings: tuple) -> ConvPlan:
+        num_outputs, depth_multiplier, kernel_size, stride, padding, rate, channels_last, \
+            activation_fn, with_biases = settings
+        _check_counts(self.scope_name, num_outputs, depth_multiplier)
+        if num_outputs != self.num_outputs:
+            raise self.mismatch_error("num_outputs", num_outputs, self.num_outputs)
+        if depth_multiplier != self.depth_multiplier:
+            raise self.mismatch_error("depth_multiplier", depth_multiplier, self.depth_multiplier)
+        return self._kernel_plan(kernel_size, stride, padding, rate, channels_last,
+                                 activation_fn, with_biases)
+
+    def linear(self, inputs: torch.Tensor, plan: ConvPlan) -> torch.Tensor:
         """Depthwise, then pointwise (if any), plus biases; channels-first."""
-        biases = self._parameters.get("biases")
+        biases = self.optional_variable("biases")
         if self.num_outputs is None:
-            return self.depthwise(inputs, self.depthwise_weights, biases)
-        return F.conv2d(self.depthwise(inputs, self.depthwise_weights, None),
+            return self.depthwise(inputs, self.depthwise_weights, biases, plan)
+        return F.conv2d(self.depthwise(inputs, self.depthwise_weights, None, plan),
                         self.pointwise_weights, biases)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.num_outputs}, kernel_size={self.kernel_size}, "
-                f"depth_multiplier={self.depth_multiplier}, stride={self.stride}, "
-                f"padding={self.padding!r}, rate={self.rate}, scope={self.scope_name!r}")
+                f"depth_multiplier={self.depth_multiplier}, scope={self.scope_name!r}")
 
 
 class ConvolutionInPlane(_Depthwise):
-    """The module behind one ``slim.conv2d_in_plane`` call: one ``weights
+    """The module behind one ``slim.conv2d_in_plane`` scope: one ``weights
     [kh, kw, 1, 1]`` kernel for every channel, ``biases [C]``."""
 
-    def __init__(self, scope_name: str, in_channels: int, kernel_size, stride, padding: str,
-                 activation_fn) -> None:
+    def __init__(self, scope_name: str, in_channels: int, kernel_size) -> None:
         super().__init__(scope_name)
-        self._setup(in_channels, kernel_size, stride, padding, (1, 1), activation_fn, False)
+        self.in_channels = in_channels
+        self.kernel_size = kernel_size
 
-    def linear(self, inputs: torch.Tensor) -> torch.Tensor:
+    def make_plan(self, settings: tuple) -> ConvPlan:
+        kernel_size, stride, padding, activation_fn, with_biases = settings
+        return self._kernel_plan(kernel_size, stride, padding, 1, False, activation_fn,
+                                 with_biases)
+
+    def linear(self, inputs: torch.Tensor, plan: ConvPlan) -> torch.Tensor:
         """The shared kernel applied to each channel, plus biases; channels-first."""
         # expand is a view: the C copies share one kernel and their gradients add up.
         kernel = self.weights.expand(self.in_channels, -1, -1, -1)
-        return self.depthwise(inputs, kernel, self._parameters.get("biases"))
+        return self.depthwise(inputs, kernel, self.optional_variable("biases"), plan)
 
     def extra_repr(self) -> str:
-        return (f"{self.in_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"padding={self.padding!r}, scope={self.scope_name!r}")
+        return f"{self.in_channels}, kernel_size={self.kernel_size}, scope={self.scope_name!r}"
 
 
-def _geometry(path, inputs, kernel_size, stride, padding, rate, what, channels_last):
+def _check_counts(path, num_outputs, depth_multiplier) -> None:
+    if num_outputs is not None and (isinstance(num_outputs, bool)
+                                    or not isinstance(num_outputs, int) or num_outputs <= 0):
+        raise ValueError(f"{path}: num_outputs must be a positive int or None, "
+                         f"got {num_outputs!r}")
+    if isinstance(depth_multiplier, bool) or not isinstance(depth_multiplier, int) \
+            or depth_multiplier <= 0:
+        raise ValueError(f"{path}: depth_multiplier must be a positive int, "
+                         f"got {depth_multiplier!r}")
+
+
+def _checked_kernel(path, inputs, kernel_size, stride, padding, rate, what, channels_last):
+    """Build-time checks of the input and settings; the kernel as a tuple."""
     check_input(inputs, 4, path, what)
     kernel = as_tuple(kernel_size, 2, "kernel_size", path)
-    strides = as_tuple(stride, 2, "stride", path)
-    rates = as_tuple(rate, 2, "rate", path)
-    if max(rates) > 1 and max(strides) > 1:
-        raise ValueError(f"{path}: rate > 1 cannot be combined with stride > 1")
-    return (input_channels(inputs, channels_last), kernel, strides, check_padding(padding, path),
-            rates)
+    conv_geometry(path, kernel, stride, padding, rate, channels_last, None)
+    return kernel
 
 
 @add_arg_scope
@@ -166,30 +189,28 @@ def separable_convolution2d(inputs: torch.Tensor, num_outputs: Optional[int], ke
         ...     y.shape, [v.name for v in slim.get_model_variables()]
         (torch.Size([1, 8, 5, 5]), ['SeparableConv2d/depthwise_weights', 'SeparableConv2d/biases'])
     """
+    with_biases = normalizer_fn is None and biases_initializer is not None
+
     def new_layer(ls):
         path = ls.path
-        channels_last = channels_last_format(data_format, path, 2)
-        if num_outputs is not None and (isinstance(num_outputs, bool)
-                                        or not isinstance(num_outputs, int) or num_outputs <= 0):
-            raise ValueError(f"{path}: num_outputs must be a positive int or None, "
-                             f"got {num_outputs!r}")
-        if isinstance(depth_multiplier, bool) or not isinstance(depth_multiplier, int) \
-                or depth_multiplier <= 0:
-            raise ValueError(f"{path}: depth_multiplier must be a positive int, "
-                             f"got {depth_multiplier!r}")
-        geometry = _geometry(path, inputs, kernel_size, stride, padding, rate,
-                             "separable_conv2d", channels_last)
-        layer = ls.create(SeparableConvolution2D(
-            path, geometry[0], num_outputs, depth_multiplier, *geometry[1:],
-            activation_fn if normalizer_fn is None else None, channels_last))
-        _create_separable_variables(layer, inputs.dtype, normalizer_fn is None,
-                                    weights_initializer, pointwise_initializer,
-                                    weights_regularizer, biases_initializer, biases_regularizer,
+        _check_counts(path, num_outputs, depth_multiplier)
+        kernel = _checked_kernel(path, inputs, kernel_size, stride, padding, rate,
+                                 "separable_conv2d", channels_last)
+        layer = ls.create(SeparableConvolution2D(path, input_channels(inputs, channels_last),
+                                                 num_outputs, depth_multiplier, kernel))
+        _create_separable_variables(layer, inputs.dtype, with_biases, weights_initializer,
+                                    pointwise_initializer, weights_regularizer,
+                                    biases_initializer, biases_regularizer,
                                     variables_collections, trainable)
         return layer
 
+    channels_last = data_format is not None and channels_last_format(
+        data_format, current_frame().top.join(scope or "SeparableConv2d"), 2)
+    settings = (num_outputs, depth_multiplier, frozen(kernel_size), frozen(stride), padding,
+                frozen(rate), channels_last, activation_fn if normalizer_fn is None else None,
+                with_biases)
     return call_layer(inputs, scope, "SeparableConv2d", reuse, new_layer, normalizer_fn,
-                      normalizer_params, activation_fn, outputs_collections)
+                      normalizer_params, activation_fn, outputs_collections, settings=settings)
 
 
 def _create_separable_variables(layer, dtype, with_biases, weights_initializer,
@@ -237,19 +258,22 @@ def convolution2d_in_plane(inputs: torch.Tensor, kernel_size, stride=1, padding=
         >>> grad[0, 2].tolist()       # row 0 - row 1; row 1 - (padding below)
         [[-3.0, -6.0], [4.0, 8.0]]
     """
+    with_biases = normalizer_fn is None and biases_initializer is not None
+
     def new_layer(ls):
-        geometry = _geometry(ls.path, inputs, kernel_size, stride, padding, 1,
-                             "conv2d_in_plane", False)
-        layer = ls.create(ConvolutionInPlane(ls.path, *geometry[:-1],
-                                             activation_fn if normalizer_fn is None else None))
-        create_weights_and_biases([*layer.kernel_size, 1, 1], "conv", layer.in_channels,
-                                  inputs.dtype, normalizer_fn is None, weights_initializer,
-                                  weights_regularizer, biases_initializer, biases_regularizer,
-                                  variables_collections, trainable)
+        kernel = _checked_kernel(ls.path, inputs, kernel_size, stride, padding, 1,
+                                 "conv2d_in_plane", False)
+        layer = ls.create(ConvolutionInPlane(ls.path, input_channels(inputs, False), kernel))
+        create_weights_and_biases([*kernel, 1, 1], "conv", layer.in_channels, inputs.dtype,
+                                  with_biases, weights_initializer, weights_regularizer,
+                                  biases_initializer, biases_regularizer, variables_collections,
+                                  trainable)
         return layer
 
+    settings = (frozen(kernel_size), frozen(stride), padding,
+                activation_fn if normalizer_fn is None else None, with_biases)
     return call_layer(inputs, scope, "ConvInPlane", reuse, new_layer, normalizer_fn,
-                      normalizer_params, activation_fn, outputs_collections)
+                      normalizer_params, activation_fn, outputs_collections, settings=settings)
 
 
 separable_conv2d = separable_convolution2d

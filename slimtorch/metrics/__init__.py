@@ -5,13 +5,19 @@ as TF-Slim's ``(value_op, update_op)`` pair. See :mod:`slimtorch.metrics.base` f
 design and the guide's examples rewritten. One file per family: ``mean``,
 ``regression``, ``correlation``, ``concat``, ``ranking`` (top-k), ``confusion``
 (counts, precision, recall, accuracy), ``thresholds``, ``auc`` (curves),
-``classes`` (mean IoU, Cohen's kappa).
+``classes`` (mean IoU, Cohen's kappa), ``recall_precision`` (one rate at a
+target of the other), ``auc_intervals`` (AUC with a confidence interval),
+``histogram`` (AUC from score histograms).
+
+Every metric's state carries TF's local-variable names
+(:meth:`StreamingMetric.local_variables`).
 """
 
 from .aggregate import aggregate_metric_map, aggregate_metrics
 from .auc import (f1_score, precision_recall_at_equal_thresholds, streaming_auc,
                   streaming_curve_points, streaming_dynamic_auc,
                   streaming_sensitivity_at_specificity, streaming_specificity_at_sensitivity)
+from .auc_intervals import auc_with_confidence_intervals
 from .base import StreamingMetric, reset_metrics
 from .classes import cohen_kappa, streaming_mean_iou
 from .concat import streaming_concat
@@ -20,11 +26,13 @@ from .confusion import (accuracy, streaming_accuracy, streaming_false_negative_r
                         streaming_false_positives, streaming_precision, streaming_recall,
                         streaming_true_negatives, streaming_true_positives)
 from .correlation import streaming_covariance, streaming_pearson_correlation
+from .histogram import auc_using_histogram
 from .mean import count, streaming_mean
 from .ranking import (sparse_recall_at_top_k, streaming_recall_at_k,
                       streaming_sparse_average_precision_at_k,
                       streaming_sparse_average_precision_at_top_k, streaming_sparse_precision_at_k,
                       streaming_sparse_precision_at_top_k, streaming_sparse_recall_at_k)
+from .recall_precision import precision_at_recall, recall_at_precision
 from .regression import (streaming_mean_absolute_error, streaming_mean_cosine_distance,
                          streaming_mean_relative_error, streaming_mean_squared_error,
                          streaming_mean_tensor, streaming_percentage_less,
@@ -37,8 +45,10 @@ from .thresholds import (streaming_false_negative_rate_at_thresholds,
                          streaming_true_positives_at_thresholds)
 
 __all__ = [
-    "accuracy", "aggregate_metric_map", "aggregate_metrics", "cohen_kappa", "count", "f1_score",
-    "precision_recall_at_equal_thresholds", "reset_metrics", "sparse_recall_at_top_k",
+    "accuracy", "aggregate_metric_map", "aggregate_metrics", "auc_using_histogram",
+    "auc_with_confidence_intervals", "cohen_kappa", "count", "f1_score", "precision_at_recall",
+    "precision_recall_at_equal_thresholds", "recall_at_precision", "reset_metrics",
+    "sparse_recall_at_top_k",
     "streaming_accuracy", "streaming_auc", "streaming_concat", "streaming_covariance",
     "streaming_curve_points", "streaming_dynamic_auc", "streaming_false_negative_rate",
     "streaming_false_negative_rate_at_thresholds", "streaming_false_negatives",

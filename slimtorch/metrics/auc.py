@@ -14,8 +14,9 @@ from .base import StreamingMetric, start
 from .outcomes import EPSILON, Outcomes, check_unit_interval, flat_inputs
 from .thresholds import curve_thresholds
 
-__all__ = ["Auc", "CurvePoints", "DynamicAuc", "F1Score", "PrecisionRecallAtEqualThresholds",
-           "PrecisionRecallData", "SensitivityAtSpecificity", "SpecificityAtSensitivity",
+__all__ = ["Auc", "ConcatenatedScores", "CurvePoints", "DynamicAuc", "F1Score",
+           "PrecisionRecallAtEqualThresholds", "PrecisionRecallData", "SensitivityAtSpecificity",
+           "SpecificityAtSensitivity",
            "f1_score", "precision_recall_at_equal_thresholds", "streaming_auc",
            "streaming_curve_points", "streaming_dynamic_auc",
            "streaming_sensitivity_at_specificity", "streaming_specificity_at_sensitivity"]
@@ -28,12 +29,13 @@ class _OnCurveGrid(Outcomes):
 
     scores_in_unit_interval = True
     last_threshold = 1.0 + EPSILON
+    min_thresholds = 1   # as TF: 1 gives the grid's two end thresholds
 
     def __init__(self, num_thresholds=200, name=None, metrics_collections=None,
                  updates_collections=None) -> None:
-        if not isinstance(num_thresholds, int) or num_thresholds < 2:
-            raise ValueError(f"{self.api_name}: num_thresholds must be an int >= 2, got "
-                             f"{num_thresholds!r}")
+        if not isinstance(num_thresholds, int) or num_thresholds < self.min_thresholds:
+            raise ValueError(f"{self.api_name}: num_thresholds must be an int >= "
+                             f"{self.min_thresholds}, got {num_thresholds!r}")
         super().__init__(curve_thresholds(num_thresholds, self.last_threshold), name,
                          metrics_collections, updates_collections)
 
@@ -216,16 +218,18 @@ class F1Score(_OnCurveGrid):
 
     default_name = "f1"
     api_name = "f1_score"
-    outcomes = ("true_positives", "false_positives", "false_negatives")
+    outcomes = ("true_positives", "false_negatives", "false_positives")   # TF's order
 
     def _update(self, labels, predictions, weights=None) -> None:   # TF's order here
         super()._update(predictions, labels, weights)
 
     def _compute(self, states) -> torch.Tensor:
-        tp, fp, fn = (states[k] for k in self.outcomes)
+        # float32 like TF's variables: 1e-7 then vanishes beside the counts, as in TF
+        tp, fp, fn = (states[k].to(torch.float32)
+                      for k in ("true_positives", "false_positives", "false_negatives"))
         precision = tp / (EPSILON + tp + fp)
         recall = tp / (EPSILON + tp + fn)
-        return (2.0 * precision * recall / (precision + recall + EPSILON)).max().to(torch.float32)
+        return (2.0 * precision * recall / (precision + recall + EPSILON)).max()
 
 
 def f1_score(labels=None, predictions=None, weights=None, num_thresholds=200,
@@ -240,10 +244,50 @@ def f1_score(labels=None, predictions=None, weights=None, num_thresholds=200,
     return start(metric, labels, predictions, weights)
 
 
-class DynamicAuc(StreamingMetric):
-    """Keeps every score, label and weight (``'cat'`` states; memory grows
-    with the stream) and computes the exact AUC with each distinct score as
-    a threshold. Float64, like TF; 0 while all labels are equal."""
+_CONCATS = ("preds", "labels", "weights")
+
+
+class ConcatenatedScores(StreamingMetric):
+    """Keeps every score, label and weight seen, in ``'cat'`` states named
+    after TF's ``streaming_concat`` variables (``concat_preds/array``,
+    ``concat_preds/size``, then labels and weights); memory grows with the
+    stream. Subclasses append 1-D batches with :meth:`_append_rows` and read
+    them with :meth:`rows`."""
+
+    def __init__(self, name=None, metrics_collections=None, updates_collections=None) -> None:
+        super().__init__(name, metrics_collections, updates_collections)
+        for what in _CONCATS:
+            self.add_state(f"concat_{what}/array", reduce="cat")
+            self.add_state(f"concat_{what}/size", torch.zeros((), dtype=torch.int32))
+
+    def _append_rows(self, predictions: torch.Tensor, labels: torch.Tensor,
+                     weights: torch.Tensor) -> None:
+        rows = {"preds": predictions.to(torch.float64), "labels": labels,
+                "weights": weights.to(torch.float64)}
+        for what in _CONCATS:
+            self._append(f"concat_{what}/array", rows[what])
+            self._accumulate(f"concat_{what}/size", torch.tensor(
+                labels.numel(), dtype=torch.int32, device=labels.device))
+
+    @staticmethod
+    def rows(states):
+        """(scores, labels, weights) seen so far; None each before any batch."""
+        return tuple(states[f"concat_{what}/array"] for what in _CONCATS)
+
+    def _zero_one_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        """Labels cast to int64 (so 0.7 becomes 0, as TF's cast does),
+        checked to be 0 or 1 with TF's messages."""
+        labels = labels.to(torch.int64)
+        if labels.numel() and bool((labels < 0).any()):
+            raise ValueError(f"{self.label}: labels must be 0 or 1, at least one is <0")
+        if labels.numel() and bool((labels > 1).any()):
+            raise ValueError(f"{self.label}: labels must be 0 or 1, at least one is >1")
+        return labels
+
+
+class DynamicAuc(ConcatenatedScores):
+    """The exact AUC with each distinct score seen as a threshold. Float64,
+    like TF; 0 while all labels are equal."""
 
     default_name = "dynamic_auc"
     api_name = "streaming_dynamic_auc"
@@ -252,27 +296,22 @@ class DynamicAuc(StreamingMetric):
                  updates_collections=None) -> None:
         self.curve = _check_curve(self.api_name, curve)
         super().__init__(name, metrics_collections, updates_collections)
-        for key in ("predictions", "labels", "weights"):
-            self.add_state(key, reduce="cat")
 
     def _update(self, labels, predictions, weights=None) -> None:
         predictions = as_tensor(self.label, "predictions", predictions)
         labels = as_tensor(self.label, "labels", labels, device=predictions.device)
         if labels.shape != predictions.shape:
-            raise ValueError(f"{self.label}: labels of shape {list(labels.shape)} and "
-                             f"predictions of shape {list(predictions.shape)} must match")
-        labels = labels.reshape(-1).to(torch.int64)
-        if labels.numel() and not bool(((labels == 0) | (labels == 1)).all()):
-            raise ValueError(f"{self.label}: labels must be 0 or 1")
+            raise ValueError(f"{self.label}: Shapes {list(labels.shape)} (labels) and "
+                             f"{list(predictions.shape)} (predictions) are incompatible; "
+                             f"they must match")
+        labels = self._zero_one_labels(labels.reshape(-1))
         weights = broadcast_weights(self.label, weights, predictions)
         if weights is None:
             weights = torch.ones(predictions.shape, dtype=torch.float64, device=predictions.device)
-        self._append("predictions", predictions.reshape(-1).to(torch.float64))
-        self._append("labels", labels)
-        self._append("weights", weights.reshape(-1).to(torch.float64))
+        self._append_rows(predictions.reshape(-1), labels, weights.reshape(-1))
 
     def _compute(self, states) -> torch.Tensor:
-        scores, labels, weights = states["predictions"], states["labels"], states["weights"]
+        scores, labels, weights = self.rows(states)
         if scores is None:
             return torch.zeros((), dtype=torch.float64)
         positive_weight = torch.where(labels > 0, weights, torch.zeros_like(weights))
@@ -313,6 +352,8 @@ def streaming_dynamic_auc(labels=None, predictions=None, curve="ROC", metrics_co
     return start(metric, labels, predictions, weights)
 
 
+_BUCKETS = ("variables/tp_buckets", "variables/fp_buckets")
+
 PrecisionRecallData = collections.namedtuple(
     "PrecisionRecallData", ["tp", "fp", "tn", "fn", "precision", "recall", "thresholds"])
 
@@ -334,7 +375,7 @@ class PrecisionRecallAtEqualThresholds(StreamingMetric):
         super().__init__(name)
         self.num_thresholds = num_thresholds
         self.dtype = torch.float32
-        for key in ("tp_buckets", "fp_buckets"):
+        for key in _BUCKETS:   # TF's names (made under name_scope('variables'))
             self.add_state(key, torch.zeros(num_thresholds, dtype=torch.float64))
 
     def _update(self, labels, predictions, weights=None) -> None:
@@ -348,12 +389,12 @@ class PrecisionRecallAtEqualThresholds(StreamingMetric):
             weights = torch.ones(labels.shape, dtype=torch.float64, device=labels.device)
         bucket = torch.floor(predictions * (self.num_thresholds - 1)).to(torch.int64)
         zeros = torch.zeros(self.num_thresholds, dtype=torch.float64, device=labels.device)
-        self._accumulate("tp_buckets", zeros.index_add(0, bucket, weights * labels))
-        self._accumulate("fp_buckets", zeros.index_add(0, bucket, weights * ~labels))
+        self._accumulate(_BUCKETS[0], zeros.index_add(0, bucket, weights * labels))
+        self._accumulate(_BUCKETS[1], zeros.index_add(0, bucket, weights * ~labels))
 
     def _compute(self, states) -> PrecisionRecallData:
-        tp = states["tp_buckets"].flip(0).cumsum(0).flip(0)
-        fp = states["fp_buckets"].flip(0).cumsum(0).flip(0)
+        tp = states[_BUCKETS[0]].flip(0).cumsum(0).flip(0)
+        fp = states[_BUCKETS[1]].flip(0).cumsum(0).flip(0)
         fn, tn = tp[0] - tp, fp[0] - fp
         precision = tp / torch.clamp(tp + fp, min=EPSILON)
         recall = tp / torch.clamp(tp + fn, min=EPSILON)

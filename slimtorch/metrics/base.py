@@ -36,6 +36,7 @@ rank's running value without communicating.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
@@ -61,7 +62,10 @@ class StreamingMetric:
     """Base class: subclasses declare states with :meth:`add_state`, fold a
     batch in with :meth:`_update` (through :meth:`_accumulate`,
     :meth:`_append`, :meth:`_set`) and compute the value from a dict of
-    states in :meth:`_compute`, which must not modify them.
+    states in :meth:`_compute`, which must not modify them. A state's key is
+    TF's local-variable name below the metric's scope, so
+    :meth:`local_variables` lists the state as TF lists the metric's
+    variables (``precision/true_positives/count``, ...).
 
     Attributes: ``name`` (the variable scope TF-Slim would use; unique in the
     default graph, like ``mean``, ``mean_1``), ``update_count``.
@@ -130,13 +134,24 @@ class StreamingMetric:
     def __len__(self) -> int:
         return 2
 
+    def local_variables(self) -> OrderedDict[str, Optional[torch.Tensor]]:
+        """This rank's state under TF's local-variable names, in the order the
+        states were declared (TF's creation order): ``{name}/{key}`` for each
+        :meth:`add_state` key, or just ``name`` for the empty key (TF's
+        unscoped ``metric_variable``). A state whose shape the first batch
+        sets is ``None`` until then; ``'cat'`` states are concatenated.
+
+            >>> metric = slim.metrics.streaming_precision(name='precision')
+            >>> list(metric.local_variables())
+            ['precision/true_positives/count', 'precision/false_positives/count']
+        """
+        return OrderedDict((f"{self.name}/{key}" if key else self.name, value)
+                           for key, value in self._local_states().items())
+
     def variables(self) -> Dict[str, torch.Tensor]:
-        """The local state under TF-Slim's names (``mean/total``, ``mean/count``)."""
-        out = {}
-        for key, value in self._local_states().items():
-            if value is not None:
-                out[f"{self.name}/{key}"] = value
-        return out
+        """:meth:`local_variables` without the states not yet set."""
+        return {name: value for name, value in self.local_variables().items()
+                if value is not None}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, updates={self.update_count})"
@@ -145,12 +160,17 @@ class StreamingMetric:
 
     def add_state(self, key: str, default: Optional[torch.Tensor] = None,
                   reduce: str = "sum") -> None:
-        """Declares a state. ``default`` is its value before any batch (None:
+        """Declares a state. ``key`` is TF's local-variable name below the
+        metric's scope (``total``, ``true_positives/count``; ``''`` for a
+        variable named like the metric itself), so :meth:`local_variables`
+        gives TF's names. ``default`` is its value before any batch (None:
         zeros shaped like the first increment); ``reduce`` says how ranks
         combine it: ``'sum'``, ``'max'``, ``'min'``, or ``'cat'`` (a list of
         tensors, concatenated along dim 0, gathered from every rank)."""
         if reduce not in ("sum", "max", "min", "cat"):
             raise ValueError(f"{type(self).__name__}: unknown reduce {reduce!r}")
+        if key in self._specs:
+            raise ValueError(f"{type(self).__name__}: state {key!r} is declared twice")
         spec = _State(reduce, None if default is None else torch.as_tensor(default))
         self._specs[key] = spec
         self._values[key] = _fresh(spec)

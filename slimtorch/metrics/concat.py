@@ -67,7 +67,7 @@ class Concat(StreamingMetric):
         buffer = stored[0] if stored else entries.new_empty((0,) + entries.shape[1:])
         needed = size + len(entries)
         if needed > len(buffer):
-            room = max(needed, math.ceil(1.5 * len(buffer)))
+            room = _next_array_size(needed)
             grown = entries.new_empty((min(room, self.max_size or room),) + entries.shape[1:])
             grown[:size] = buffer[:size]
             buffer = grown
@@ -88,6 +88,16 @@ class Concat(StreamingMetric):
         if self.max_size is not None:
             entries = entries[: self.max_size]
         return entries.movedim(0, self._resolved_axis(entries.dim()))
+
+
+def _next_array_size(required_size: int, growth_factor: float = 1.5) -> int:
+    """TF's buffer size for ``required_size`` entries: the smallest
+    ``ceil(growth_factor ** n)`` that holds them (raised past any rounding of
+    the logarithm, TF's large-size fix)."""
+    exponent = math.ceil(math.log(required_size) / math.log(growth_factor))
+    while math.ceil(growth_factor ** exponent) < required_size:
+        exponent += 1
+    return math.ceil(growth_factor ** exponent)
 
 
 def streaming_concat(values=None, axis=0, max_size=None, metrics_collections=None,

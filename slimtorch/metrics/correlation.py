@@ -20,101 +20,102 @@ from .base import StreamingMetric, div_no_nan, start
 __all__ = ["Covariance", "PearsonCorrelation", "streaming_covariance",
            "streaming_pearson_correlation"]
 
-_MEANS = {"predictions": "mean_prediction", "labels": "mean_label"}
+_MOMENTS = ("count", "mean_prediction", "mean_label", "comoment")   # TF's order
 
 
 class Covariance(StreamingMetric):
     """The unbiased weighted covariance ``comoment / (count - 1)`` (NaN while
-    the count is at most 1). States (TF's names): ``count`` (sum of
-    weights), ``mean_prediction``, ``mean_label``, ``comoment``."""
+    the count is at most 1). States (TF's names and order): ``count`` (sum
+    of weights), ``mean_prediction``, ``mean_label``, ``comoment``."""
 
     default_name = "covariance"
     api_name = "streaming_covariance"
-    # co-moment state -> the two inputs it pairs
-    comoments: Dict[str, Tuple[str, str]] = {"comoment": ("predictions", "labels")}
+    # TF's variable scope of each covariance -> the two inputs it pairs
+    scopes: Dict[str, Tuple[str, str]] = {"": ("predictions", "labels")}
 
     def __init__(self, name=None, metrics_collections=None, updates_collections=None):
         super().__init__(name, metrics_collections, updates_collections)
-        for key in ("count", *_MEANS.values(), *self.comoments):
-            self.add_state(key, reduce="cat")   # one entry per rank, merged in _compute
+        for scope in self.scopes:
+            for key in _MOMENTS:
+                self.add_state(scope + key, reduce="cat")   # an entry per rank, merged on read
 
     def _update(self, predictions, labels, weights=None) -> None:
         predictions = as_tensor(self.label, "predictions", predictions).to(torch.float64)
         labels = as_tensor(self.label, "labels", labels, device=predictions.device)
         predictions, labels = align(self.label, predictions, labels.to(torch.float64))
         weights = broadcast_weights(self.label, weights, labels)
-        batch = self._batch_moments({"predictions": predictions, "labels": labels}, weights)
-        if self._values["count"]:
-            running = {key: entries[0] for key, entries in self._values.items()}
-            batch = self._merge(running, batch)
-        for key, value in batch.items():
-            self._set(key, [value.reshape(1)])
-
-    def _batch_moments(self, inputs, weights) -> Dict[str, torch.Tensor]:
         if weights is None:
-            weights = torch.ones_like(inputs["labels"])
-        count = weights.sum()
-        means = {name: div_no_nan((inputs[name] * weights).sum(), count) for name in inputs}
-        moments = {"count": count, **{_MEANS[name]: means[name] for name in inputs}}
-        for key, (a, b) in self.comoments.items():
-            moments[key] = ((inputs[a] - means[a]) * (inputs[b] - means[b]) * weights).sum()
-        return moments
+            weights = torch.ones_like(labels)
+        inputs = {"predictions": predictions, "labels": labels}
+        for scope, (a, b) in self.scopes.items():
+            batch = _batch_moments(inputs[a], inputs[b], weights)
+            if self._values[scope + "count"]:
+                running = {key: self._values[scope + key][0] for key in _MOMENTS}
+                batch = _merge(running, batch)
+            for key, value in batch.items():
+                self._set(scope + key, [value.reshape(1)])
 
-    def _merge(self, a, b) -> Dict[str, torch.Tensor]:
-        """TF's update of ``a`` (the running moments) by ``b`` (a batch's)."""
-        count = a["count"] + b["count"]
-        shift = {name: b[key] - a[key] for name, key in _MEANS.items()}
-        merged = {"count": count}
-        for name, key in _MEANS.items():
-            merged[key] = a[key] + div_no_nan(shift[name] * b["count"], count)
-        # TF divides n_a * n_b by n without a guard: a first batch of zero
-        # weights turns its co-moment into NaN for good; here it adds 0.
-        scale = div_no_nan(a["count"] * b["count"], count)
-        for key, (x, y) in self.comoments.items():
-            merged[key] = a[key] + b[key] + shift[x] * shift[y] * scale
-        return merged
-
-    def _moments(self, states) -> Dict[str, torch.Tensor]:
-        """The moments over every entry (rank); None before any batch."""
-        if states["count"] is None:
+    def _moments(self, states, scope: str):
+        """One covariance's moments over every entry (rank); None before any
+        batch."""
+        if states[scope + "count"] is None:
             return None
-        entries = [{key: value[i] for key, value in states.items()}
-                   for i in range(states["count"].shape[0])]
+        entries = [{key: states[scope + key][i] for key in _MOMENTS}
+                   for i in range(states[scope + "count"].shape[0])]
         merged = entries[0]
         for entry in entries[1:]:
-            merged = self._merge(merged, entry)
+            merged = _merge(merged, entry)
         return merged
 
-    @staticmethod
-    def _unbiased(comoment: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
-        return torch.where(count <= 1, torch.full_like(comoment, float("nan")),
-                           comoment / (count - 1))
+    def _covariance(self, states, scope: str) -> torch.Tensor:
+        moments = self._moments(states, scope)
+        if moments is None:
+            return torch.tensor(float("nan"), dtype=torch.float64)
+        count = moments["count"]
+        return torch.where(count <= 1, torch.full_like(count, float("nan")),
+                           moments["comoment"] / (count - 1))
 
     def _compute(self, states) -> torch.Tensor:
-        moments = self._moments(states)
-        if moments is None:
-            return torch.tensor(float("nan"))
-        return self._unbiased(moments["comoment"], moments["count"]).to(torch.float32)
+        return self._covariance(states, "").to(torch.float32)
 
 
 class PearsonCorrelation(Covariance):
-    """``cov(p, l) / (sqrt(var(p)) * sqrt(var(l)))`` from three co-moments
-    sharing one count and the two means (TF keeps three covariances with
-    equal counts and means)."""
+    """``cov(p, l) / (sqrt(var(p)) * sqrt(var(l)))`` from three streaming
+    covariances under TF's scopes: ``covariance/``, ``variance_predictions/``
+    (of the predictions with themselves) and ``variance_labels/``, each with
+    :class:`Covariance`'s four states."""
 
     default_name = "pearson_r"
     api_name = "streaming_pearson_correlation"
-    comoments = {"comoment": ("predictions", "labels"),
-                 "variance_predictions": ("predictions", "predictions"),
-                 "variance_labels": ("labels", "labels")}
+    scopes = {"covariance/": ("predictions", "labels"),
+              "variance_predictions/": ("predictions", "predictions"),
+              "variance_labels/": ("labels", "labels")}
 
     def _compute(self, states) -> torch.Tensor:
-        moments = self._moments(states)
-        if moments is None:
-            return torch.tensor(float("nan"))
-        cov, var_p, var_l = (self._unbiased(moments[key], moments["count"])
-                             for key in self.comoments)
+        cov, var_p, var_l = (self._covariance(states, scope) for scope in self.scopes)
         return (cov / (var_p.sqrt() * var_l.sqrt())).to(torch.float32)
+
+
+def _batch_moments(x: torch.Tensor, y: torch.Tensor, weights: torch.Tensor
+                   ) -> Dict[str, torch.Tensor]:
+    """A batch's count, weighted means and weighted co-moment of ``x``, ``y``."""
+    count = weights.sum()
+    mean_x, mean_y = div_no_nan((x * weights).sum(), count), div_no_nan((y * weights).sum(), count)
+    return {"count": count, "mean_prediction": mean_x, "mean_label": mean_y,
+            "comoment": ((x - mean_x) * (y - mean_y) * weights).sum()}
+
+
+def _merge(a: Dict[str, torch.Tensor], b: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """TF's update of ``a`` (the running moments) by ``b`` (a batch's)."""
+    count = a["count"] + b["count"]
+    shift_x = b["mean_prediction"] - a["mean_prediction"]
+    shift_y = b["mean_label"] - a["mean_label"]
+    return {"count": count,
+            "mean_prediction": a["mean_prediction"] + div_no_nan(shift_x * b["count"], count),
+            "mean_label": a["mean_label"] + div_no_nan(shift_y * b["count"], count),
+            # TF's div_no_nan: a first batch of zero weights adds nothing.
+            "comoment": a["comoment"] + b["comoment"] +
+            shift_x * shift_y * div_no_nan(a["count"] * b["count"], count)}
 
 
 def streaming_covariance(predictions=None, labels=None, weights=None, metrics_collections=None,

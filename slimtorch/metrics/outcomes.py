@@ -19,6 +19,7 @@ from .base import StreamingMetric, div_no_nan
 __all__ = ["EPSILON", "OUTCOMES", "OutcomeCount", "Outcomes", "Rate", "check_unit_interval",
            "count_above", "count_binary", "flat_inputs"]
 
+#: The four counts, in the order TF's ``_confusion_matrix_at_thresholds`` makes them.
 OUTCOMES = ("true_positives", "false_negatives", "true_negatives", "false_positives")
 EPSILON = 1e-7   # TF's guard against 0/0 in the threshold metrics (tf_slim's _EPSILON)
 
@@ -124,8 +125,11 @@ def _thresholds_tensor(metric: str, thresholds: Sequence[float]) -> torch.Tensor
 
 
 class Outcomes(StreamingMetric):
-    """Keeps the counts named in ``outcomes``: scalars for binary
-    predictions (``thresholds=None``), else one per threshold."""
+    """Keeps the counts named in ``outcomes`` (in TF's creation order):
+    scalars for binary predictions (``thresholds=None``), else one per
+    threshold. The states carry TF's variable names: a binary count is a
+    ``tf.metrics.true_positives`` of its own (``true_positives/count``), a
+    count at thresholds is one variable (``true_positives``)."""
 
     outcomes: Tuple[str, ...] = OUTCOMES
     scores_in_unit_interval = False   # TF asserts [0, 1] scores in its tf.metrics versions
@@ -136,8 +140,15 @@ class Outcomes(StreamingMetric):
         self.thresholds = None if thresholds is None else _thresholds_tensor(self.label,
                                                                             thresholds)
         shape = () if thresholds is None else (len(self.thresholds),)
-        for key in self.outcomes:
-            self.add_state(key, torch.zeros(shape, dtype=torch.float64))
+        for outcome in self.outcomes:
+            self.add_state(self._state_key(outcome), torch.zeros(shape, dtype=torch.float64))
+
+    def _state_key(self, outcome: str) -> str:
+        return f"{outcome}/count" if self.thresholds is None else outcome
+
+    def counts(self, states) -> Dict[str, torch.Tensor]:
+        """The counts in ``states`` by outcome (``true_positives``, ...)."""
+        return {outcome: states[self._state_key(outcome)] for outcome in self.outcomes}
 
     def _update(self, predictions, labels, weights=None) -> None:
         predictions, labels, weights = flat_inputs(self.label, predictions, labels, weights)
@@ -149,15 +160,20 @@ class Outcomes(StreamingMetric):
             if self.scores_in_unit_interval:
                 check_unit_interval(self.label, scores)
             counts = count_above(scores, positive, weights, self.thresholds)
-        for key in self.outcomes:
-            self._accumulate(key, counts[key])
+        for outcome in self.outcomes:
+            self._accumulate(self._state_key(outcome), counts[outcome])
 
 
 class OutcomeCount(Outcomes):
-    """The value is one count (``outcomes`` names it), as float32 like TF."""
+    """The value is one count (``outcomes`` names it), as float32 like TF.
+    TF names its variable ``count`` in the metric's scope for binary
+    predictions, and the metric itself at thresholds (no scope there)."""
+
+    def _state_key(self, outcome: str) -> str:
+        return "count" if self.thresholds is None else ""
 
     def _compute(self, states) -> torch.Tensor:
-        return states[self.outcomes[0]].to(torch.float32)
+        return states[self._state_key(self.outcomes[0])].to(torch.float32)
 
 
 class Rate(Outcomes):
@@ -168,11 +184,15 @@ class Rate(Outcomes):
     rest = "false_positives"
 
     @property
-    def outcomes(self) -> Tuple[str, str]:
-        return (self.numerator, self.rest)
+    def outcomes(self) -> Tuple[str, ...]:
+        if self.thresholds is None:   # TF makes the numerator's count first
+            return (self.numerator, self.rest)
+        return tuple(o for o in OUTCOMES if o in (self.numerator, self.rest))
 
     def _compute(self, states) -> torch.Tensor:
-        numerator, rest = states[self.numerator], states[self.rest]
+        counts = self.counts(states)
+        numerator, rest = counts[self.numerator], counts[self.rest]
         if self.thresholds is None:
             return div_no_nan(numerator, numerator + rest).to(torch.float32)
-        return (numerator / (EPSILON + numerator + rest)).to(torch.float32)
+        numerator, rest = numerator.to(torch.float32), rest.to(torch.float32)   # TF's dtype
+        return numerator / (EPSILON + numerator + rest)

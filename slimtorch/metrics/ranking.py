@@ -10,6 +10,12 @@ in recall, changes nothing in precision, and is ignored by
 ``streaming_sparse_average_precision_at_k`` (which TF cleans of ids past the
 classes). Precision and recall are NaN while nothing was counted (TF's
 ``tp / (tp + fp)``); they and mean average precision are float64, as in TF.
+
+A sparse COO tensor of labels (``torch.sparse_coo_tensor``, TF's
+``SparseTensor``) ``[D1, ..., DN, num_labels]`` holds each row's labels in
+its stored entries, so rows may have different numbers of labels and no
+padding counts; in average precision, a row's number of labels is then its
+number of distinct stored ids, as in TF.
 """
 
 from __future__ import annotations
@@ -34,6 +40,15 @@ def _at_k(k=None, class_id=None) -> str:
     return f"at_{'k' if k is None else k}" + ("" if class_id is None else f"_class{class_id}")
 
 
+def _top_k_ids(metric: str, top_k_predictions) -> torch.Tensor:
+    ids = _ids(metric, "top_k_predictions", top_k_predictions)
+    if ids.dim() < 2:   # TF: [D1, ..., DN, k] with N >= 1
+        raise ValueError(f"{metric}: top_k_predictions must be [D1, ..., DN, k] with N >= 1 "
+                         f"(rank 2 or more), got shape {list(ids.shape)}; for one example "
+                         f"use [1, k]")
+    return ids
+
+
 def _scores(metric: str, predictions) -> torch.Tensor:
     predictions = as_tensor(metric, "predictions", predictions)
     if predictions.dim() < 1:
@@ -45,7 +60,7 @@ def _scores(metric: str, predictions) -> torch.Tensor:
 def _ids(metric: str, what: str, ids, device=None) -> torch.Tensor:
     ids = as_tensor(metric, what, ids, device=device)
     if ids.dim() < 1:
-        raise ValueError(f"{metric}: {what} must be [D1, ..., DN, k], got a scalar")
+        raise ValueError(f"{metric}: {what} must be [D1, ..., DN], got a scalar")
     if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
         raise ValueError(f"{metric}: {what} must be integer class ids, got {ids.dtype}")
     return ids
@@ -131,7 +146,7 @@ class _SparseAtTopK(_SparseAtK):
         super().__init__(None, class_id, name, metrics_collections, updates_collections)
 
     def _update(self, top_k_predictions, labels, weights=None) -> None:
-        self._fold(_ids(self.label, "top_k_predictions", top_k_predictions), labels, weights)
+        self._fold(_top_k_ids(self.label, top_k_predictions), labels, weights)
 
 
 class SparseRecallAtK(_SparseAtKFromScores):
@@ -188,8 +203,9 @@ class SparseAveragePrecisionAtK(StreamingMetric):
         labels = expand_labels(self.label, as_tensor(self.label, "labels", labels,
                                                      device=predictions.device), predictions_idx)
         # TF: ids past the classes are not labels (-1) here, unlike in recall.
-        labels = torch.where(labels >= predictions.shape[-1], torch.full_like(labels, -1), labels)
-        self._fold(predictions_idx, labels, weights)
+        ids = torch.where(labels.ids >= predictions.shape[-1], torch.full_like(labels.ids, -1),
+                          labels.ids)
+        self._fold(predictions_idx, labels._replace(ids=ids), weights)
 
     def _fold(self, predictions_idx, labels, weights) -> None:
         precision = average_precision(predictions_idx, labels)
@@ -216,7 +232,7 @@ class SparseAveragePrecisionAtTopK(SparseAveragePrecisionAtK):
         super().__init__(None, name, metrics_collections, updates_collections)
 
     def _update(self, top_k_predictions, labels, weights=None) -> None:
-        predictions_idx = _ids(self.label, "top_k_predictions", top_k_predictions)
+        predictions_idx = _top_k_ids(self.label, top_k_predictions)
         labels = expand_labels(self.label, as_tensor(self.label, "labels", labels,
                                                      device=predictions_idx.device),
                                predictions_idx)
@@ -254,6 +270,14 @@ def streaming_sparse_recall_at_k(predictions=None, labels=None, k=None, class_id
         ...     scores, torch.tensor([[2], [0], [1], [0]]), k=1)
         >>> recall().item()
         0.75
+
+    Rows with different numbers of labels come as a sparse COO tensor (row
+    0: labels 2 and 1; row 1: label 0):
+
+        >>> labels = torch.sparse_coo_tensor([[0, 0, 1], [0, 1, 0]], [2, 1, 0], (2, 2),
+        ...                                  check_invariants=True)
+        >>> slim.metrics.streaming_sparse_recall_at_k(scores[:2], labels, k=1).value().item()
+        0.6666666666666666
     """
     _required_k("streaming_sparse_recall_at_k", k)
     metric = SparseRecallAtK(k, class_id, name, metrics_collections, updates_collections)

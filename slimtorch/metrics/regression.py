@@ -29,8 +29,8 @@ class MeanTensor(StreamingMetric):
 
     def __init__(self, name=None, metrics_collections=None, updates_collections=None):
         super().__init__(name, metrics_collections, updates_collections)
-        self.add_state("count_tensor")   # None: shaped by the first batch
-        self.add_state("total_tensor")
+        self.add_state("total_tensor")   # None: shaped by the first batch
+        self.add_state("count_tensor")
 
     def _update(self, values, weights=None) -> None:
         values = as_tensor(self.label, "values", values).to(torch.float64)

@@ -35,7 +35,7 @@ import torch
 
 from ..arg_scope import arg_scope
 from ..layers import avg_pool2d, batch_norm, conv2d, dropout, max_pool2d, softmax
-from ..scopes import variable_scope
+from ..scopes import get_variable_scope, variable_scope
 from ._inception_blocks import (Fork, Mixed, avg_pool, check_final_endpoint, conv, depth_fn,
                                 fixed_avg_pool, logits_head, max_pool, run_stages, trunc_normal)
 from ._utils import reduced_kernel_size_for_small_input, squeeze_spatial
@@ -188,6 +188,12 @@ def _aux_logits(net: torch.Tensor, depth, num_classes: int,
             net = conv2d(net, num_classes, [1, 1], activation_fn=None, normalizer_fn=None,
                          weights_initializer=trunc_normal(0.001), scope="Conv2d_2b_1x1")
             if spatial_squeeze:
+                if net.shape[2:] != (1, 1):
+                    raise ValueError(
+                        f"{get_variable_scope().name}/SpatialSqueeze: the auxiliary head's map is "
+                        f"{net.shape[2]}x{net.shape[3]}, not 1x1: research/slim's fixed 5x5 head "
+                        "fits inputs up to 346x346 (TF's squeeze fails the same way). Pass "
+                        "create_aux_logits=False, or spatial_squeeze=False to get the map")
                 net = squeeze_spatial(net, "AuxLogits/SpatialSqueeze")
     return net
 
@@ -218,6 +224,11 @@ def inception_v3(inputs: torch.Tensor, num_classes: Optional[int] = 1000,
         scope: variable scope.
         global_pool: average over the whole map instead of the 8x8 pool
             (shrunk for smaller maps; larger inputs give a larger output).
+            The auxiliary head keeps research/slim's fixed 5x5 kernel (shrunk
+            for smaller maps), so with ``spatial_squeeze`` it works for inputs
+            up to 346x346 and raises above, as TF's squeeze does: for larger
+            inputs pass ``create_aux_logits=False`` (or
+            ``spatial_squeeze=False`` to get the aux map itself).
 
     Returns:
         ``(logits, end_points)``; logits are the pooled features when

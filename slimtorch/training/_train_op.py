@@ -24,15 +24,16 @@ from typing import Callable, Mapping, Optional, Sequence
 import torch
 
 from .. import distributed
-from ..graph import Variable, get_default_graph
+from ..graph import GraphKeys, Variable, get_default_graph
 from ..losses.collection import take_named_losses
 from ..model import dry_run
-from ..variables import get_or_create_global_step, get_trainable_variables
+from ..summaries import histogram, is_recording, scalar
+from ..variables import add_to_collection, get_or_create_global_step, get_trainable_variables
 from ._ddp_step import wrap_train_step
 from ._runtime import device_type, move_variables
 
-__all__ = ["TrainOp", "clip_gradient_norms", "create_train_op", "multiply_gradients",
-           "variables_to_train"]
+__all__ = ["TrainOp", "add_gradients_summaries", "clip_gradient_norms", "clip_gradient_norms_fn",
+           "create_train_op", "multiply_gradients", "variables_to_train"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,22 +42,62 @@ _USE_GLOBAL_STEP = object()
 
 def multiply_gradients(grads_and_vars, gradient_multipliers: Mapping) -> list:
     """Scales gradients: ``gradient_multipliers`` maps a variable or its name
-    to a factor. A variable with a multiplier but no gradient raises.
+    to a factor (a number, or a tensor read at each call). A variable with a
+    multiplier but no gradient raises.
 
         >>> v = slim.variable('v', initializer=[1.0, 2.0])
         >>> [g.tolist() for g, _ in multiply_gradients([(torch.ones(2), v)], {'v': 3.0})]
         [[3.0, 3.0]]
+
+    Raises:
+        ValueError: ``grads_and_vars`` is not a list, ``gradient_multipliers``
+            is empty or not a dict, or a multiplied gradient is None.
     """
-    by_name = {(k if isinstance(k, str) else k.name): float(m) for k, m in gradient_multipliers.items()}
+    if not isinstance(grads_and_vars, list):
+        raise ValueError("multiply_gradients: `grads_and_vars` must be a list of (gradient, "
+                         f"variable) pairs, got {type(grads_and_vars).__name__}")
+    if not gradient_multipliers:
+        raise ValueError("multiply_gradients: `gradient_multipliers` is empty.")
+    if not isinstance(gradient_multipliers, Mapping):
+        raise ValueError("multiply_gradients: `gradient_multipliers` must be a dict "
+                         "{variable or name: factor}, got "
+                         f"{type(gradient_multipliers).__name__}")
+    factor_of = _multiplier_lookup(gradient_multipliers)
     out = []
     for grad, var in grads_and_vars:
-        factor = by_name.get(getattr(var, "name", None))
+        factor = factor_of(var)
         if factor is not None:
             if grad is None:
-                raise ValueError(f"Requested multiple of `None` gradient (variable {var.name})")
-            grad = grad * factor
+                raise ValueError("Requested multiple of `None` gradient (variable "
+                                 f"{getattr(var, 'name', '?')})")
+            grad = _scaled(grad, factor)
         out.append((grad, var))
     return out
+
+
+def _multiplier_lookup(gradient_multipliers: Mapping) -> Callable:
+    """``var -> factor or None`` for ``{variable or name: factor}``: a variable
+    key matches that tensor, or any tensor of its name (the variable may have
+    been moved to another device since)."""
+    by_id, by_name = {}, {}
+    for key, factor in gradient_multipliers.items():
+        if isinstance(key, str):
+            by_name[key] = factor
+        else:
+            by_id[id(key)] = factor
+            if isinstance(getattr(key, "name", None), str):
+                by_name.setdefault(key.name, factor)
+
+    def factor_of(var):
+        factor = by_id.get(id(var))
+        return factor if factor is not None else by_name.get(getattr(var, "name", None))
+    return factor_of
+
+
+def _scaled(grad: torch.Tensor, factor) -> torch.Tensor:
+    """``grad * factor``, a tensor factor (read now) cast to the gradient's dtype."""
+    return grad * (factor.to(grad.device, grad.dtype) if isinstance(factor, torch.Tensor)
+                   else float(factor))
 
 
 def clip_gradient_norms(grads_and_vars, max_norm: float) -> list:
@@ -76,6 +117,46 @@ def clip_gradient_norms(grads_and_vars, max_norm: float) -> list:
     return out
 
 
+def clip_gradient_norms_fn(max_norm: float) -> Callable:
+    """``tf_slim.training``'s ``clip_gradient_norms_fn``: :func:`clip_gradient_norms`
+    as a ``transform_grads_fn``.
+
+        >>> [(g, _)] = clip_gradient_norms_fn(3.0)([(torch.tensor(4.0), None)])
+        >>> g.item()
+        3.0
+    """
+    def clip_norms(grads_and_vars):
+        return clip_gradient_norms(grads_and_vars, max_norm)
+    return clip_norms
+
+
+def add_gradients_summaries(grads_and_vars) -> list:
+    """TF-Slim's ``add_gradients_summaries``: records a histogram
+    ``<var>/gradient`` and a scalar ``<var>/gradient_norm`` for each gradient
+    (with ``slim.summaries``: written by ``train`` with its other summaries);
+    a variable without gradient is logged. Returns the tags recorded.
+
+        >>> with slim.Graph():
+        ...     w = slim.variable('fc/weights', initializer=[3.0, 4.0])
+        ...     b = slim.variable('fc/biases', initializer=[0.0])
+        ...     add_gradients_summaries([(torch.tensor([3.0, 4.0]), w), (None, b)])
+        ['fc/weights/gradient', 'fc/weights/gradient_norm']
+    """
+    tags = []
+    for grad, var in grads_and_vars:
+        name = getattr(var, "name", None)
+        if not isinstance(name, str):
+            raise ValueError("add_gradients_summaries: the variables must be slim variables "
+                             f"(with a .name), got {type(var).__name__}")
+        if grad is None:
+            logger.info("Var %s has no gradient", name)
+            continue
+        grad = grad.detach()
+        tags.append(histogram(f"{name}/gradient", grad))
+        tags.append(scalar(f"{name}/gradient_norm", grad.float().norm()))
+    return tags
+
+
 class TrainOp:
     """One optimization step per call: ``loss = train_op(batch)``.
 
@@ -90,7 +171,8 @@ class TrainOp:
     def __init__(self, loss_fn, optimizer, global_step, variables_to_train, clip_gradient_norm,
                  summarize_gradients, gradient_multipliers, check_numerics, learning_rate=None,
                  mixed_precision=None, gradient_accumulation_steps=1,
-                 moving_average_decay=None, on_nonfinite_loss="raise") -> None:
+                 moving_average_decay=None, on_nonfinite_loss="raise",
+                 transform_grads_fn=None) -> None:
         if not callable(loss_fn):
             raise TypeError("create_train_op: total_loss must be a function of the batch that "
                             "returns the loss (eagerly the loss is recomputed every step); got "
@@ -114,7 +196,11 @@ class TrainOp:
                              "(the loss is only checked then)")
         self.on_nonfinite_loss = on_nonfinite_loss
         self.skipped_steps = 0   # updates dropped for a non-finite loss (on_nonfinite_loss='skip')
-        self.last_gradients: list = []
+        if transform_grads_fn is not None and not callable(transform_grads_fn):
+            raise TypeError("create_train_op: transform_grads_fn must be a function "
+                            "grads_and_vars -> grads_and_vars, got "
+                            f"{type(transform_grads_fn).__name__}")
+        self.transform_grads_fn = transform_grads_fn
         self.last_losses: dict = {}
         self.learning_rate = learning_rate
         if mixed_precision not in (None, "bf16", "fp16"):
@@ -238,7 +324,10 @@ class TrainOp:
         if self._micro_step == 0:
             self.optimizer.zero_grad(set_to_none=True)
         scaled = loss / self.accumulation if self.accumulation > 1 else loss
-        (self.scaler.scale(scaled) if self.scaler is not None else scaled).backward()
+        # Gradients of the variables to train only (TF's compute_gradients(var_list)):
+        # an optimizer shared with other train ops must not move the others.
+        (self.scaler.scale(scaled) if self.scaler is not None else scaled).backward(
+            inputs=self.variables_to_train)
         self._micro_step = (self._micro_step + 1) % self.accumulation
         if self._micro_step:
             return loss.detach()   # accumulating: no update yet
@@ -276,10 +365,12 @@ class TrainOp:
             grads_and_vars = multiply_gradients(grads_and_vars, self.gradient_multipliers)
         if self.clip_gradient_norm > 0:
             grads_and_vars = clip_gradient_norms(grads_and_vars, self.clip_gradient_norm)
+        if self.transform_grads_fn is not None:
+            grads_and_vars = list(self.transform_grads_fn(grads_and_vars))
         for grad, var in grads_and_vars:
             var.grad = grad
-        if self.summarize_gradients:
-            self.last_gradients = [(v.name, g.detach()) for g, v in grads_and_vars if g is not None]
+        if self.summarize_gradients and is_recording():
+            add_gradients_summaries(grads_and_vars)
         if self.scaler is not None:
             self.scaler.step(self.optimizer)
             self.scaler.update()
@@ -321,7 +412,8 @@ def create_train_op(total_loss: Callable, optimizer, global_step=_USE_GLOBAL_STE
                     check_numerics: bool = True, learning_rate=None,
                     mixed_precision: Optional[str] = None, gradient_accumulation_steps: int = 1,
                     moving_average_decay: Optional[float] = None,
-                    on_nonfinite_loss: str = "raise") -> TrainOp:
+                    on_nonfinite_loss: str = "raise",
+                    transform_grads_fn: Optional[Callable] = None) -> TrainOp:
     """TF-Slim's ``create_train_op``: a :class:`TrainOp` whose call computes the
     loss, its gradients (multiplied, then clipped per tensor) and applies them.
 
@@ -335,12 +427,15 @@ def create_train_op(total_loss: Callable, optimizer, global_step=_USE_GLOBAL_STE
             ``global_step``); None: no increment.
         update_ops: accepted for compatibility; batch norm updates its moving
             averages during the forward pass, so there is nothing to run.
-        variables_to_train: default all trainable variables; others get no
-            update (their gradients are computed only if they require grad).
+        variables_to_train: default all trainable variables; only their
+            gradients are computed, so others get no update, even from an
+            optimizer they belong to.
             A function with no arguments is called once the models are built,
             e.g. ``lambda: slim.learning.variables_to_train('vgg_16/fc8')``.
         clip_gradient_norm: if > 0, each gradient is clipped to this norm.
-        summarize_gradients: keep each step's gradients for histogram summaries.
+        summarize_gradients: record each step's gradients with
+            :func:`add_gradients_summaries` (``<var>/gradient`` histograms and
+            ``<var>/gradient_norm`` scalars; ``train`` writes them).
         gradient_multipliers: ``{variable or name: factor}``, applied before clipping.
         check_numerics: check that the loss is finite before any update is
             applied; what happens otherwise is ``on_nonfinite_loss``'s choice.
@@ -362,6 +457,14 @@ def create_train_op(total_loss: Callable, optimizer, global_step=_USE_GLOBAL_STE
             count it in ``train_op.skipped_steps`` and go on with the next
             batch. With ``mixed_precision='fp16'`` the gradient scaler still
             skips steps whose *gradients* overflow, as always.
+        transform_grads_fn: ``tf_slim.training``'s: a function
+            ``grads_and_vars -> grads_and_vars`` applied to every update's
+            gradients after the multipliers and clipping above (e.g.
+            :func:`clip_gradient_norms_fn`).
+
+    Returns:
+        The :class:`TrainOp`, also added to the ``'train_op'`` collection
+        (TF's ``GraphKeys.TRAIN_OP``).
 
     Raises:
         FloatingPointError (when called): a non-finite loss, with
@@ -370,10 +473,13 @@ def create_train_op(total_loss: Callable, optimizer, global_step=_USE_GLOBAL_STE
     if update_ops:
         logger.info("create_train_op: update_ops are not needed in slimtorch (batch norm "
                     "updates its moving averages in the forward pass); ignored")
-    return TrainOp(total_loss, optimizer, global_step, variables_to_train, clip_gradient_norm,
-                   summarize_gradients, gradient_multipliers, check_numerics, learning_rate,
-                   mixed_precision, gradient_accumulation_steps, moving_average_decay,
-                   on_nonfinite_loss)
+    train_op = TrainOp(total_loss, optimizer, global_step, variables_to_train,
+                       clip_gradient_norm, summarize_gradients, gradient_multipliers,
+                       check_numerics, learning_rate, mixed_precision,
+                       gradient_accumulation_steps, moving_average_decay, on_nonfinite_loss,
+                       transform_grads_fn)
+    add_to_collection(GraphKeys.TRAIN_OP, train_op)
+    return train_op
 
 
 def variables_to_train(trainable_scopes=None) -> list:

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import random
 import warnings
@@ -387,11 +388,28 @@ class TrainerState:
         the train op first), gradient scaler and skipped-step count, and
         every saved random generator; returns :attr:`extra`.
 
+        If the variables to train differ from the saved run's (TF-Slim's
+        "train the weights, then the biases, then both" in one directory),
+        the optimizer state of the variables in both is restored, the others
+        start fresh, and a warning says so: TF's Supervisor restores what it
+        finds too.
+
         Raises:
-            ValueError: another optimizer class, or other variables to train.
+            ValueError: another optimizer class.
         """
         named = {v.name: v for v in train_op.variables_to_train}
+        saved = json.loads(self.metadata.get(_META + "optimizer", "null") or "null")
+        strict = True
+        if saved is not None and train_op.optimizer is not None:
+            saved_names = {n for group in saved["param_groups"] for n in group["params"]}
+            if saved_names != set(named):
+                strict = False
+                logging.getLogger("slimtorch.learning").warning(
+                    "resuming with other variables to train than the checkpoint's run: optimizer "
+                    "state restored for %d of them, %d start fresh (and %d saved are unused)",
+                    len(saved_names & set(named)), len(set(named) - saved_names),
+                    len(saved_names - set(named)))
         extra = restore_trainer_state(train_op.optimizer, named, self.tensors, self.metadata,
-                                      scaler=train_op.scaler)
+                                      scaler=train_op.scaler, strict=strict)
         train_op.skipped_steps = int(extra.get("skipped_steps", 0))
         return extra
