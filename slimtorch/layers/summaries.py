@@ -24,7 +24,6 @@ one exactly 6 as a six (TF counts strictly below 0 and above 6).
 
 from __future__ import annotations
 
-import functools
 import re
 from typing import Callable, Iterable, Optional
 
@@ -174,12 +173,30 @@ def summarize_collection(collection: str, name_filter: Optional[str] = None,
     return summarize_tensors(items, summarizer)
 
 
-#: Summarizes every global variable (``tf.GraphKeys.GLOBAL_VARIABLES``).
-summarize_variables = functools.partial(summarize_collection, GraphKeys.GLOBAL_VARIABLES)
-#: Summarizes the ``weights`` collection (``tf.GraphKeys.WEIGHTS``).
-summarize_weights = functools.partial(summarize_collection, GraphKeys.WEIGHTS)
-#: Summarizes the ``biases`` collection (``tf.GraphKeys.BIASES``).
-summarize_biases = functools.partial(summarize_collection, GraphKeys.BIASES)
+def summarize_variables(name_filter: Optional[str] = None,
+                        summarizer: Callable = summarize_tensor) -> list:
+    """Summarizes every global variable (``tf.GraphKeys.GLOBAL_VARIABLES``)
+    whose name matches ``name_filter``.
+
+        >>> with slim.Graph():
+        ...     _ = slim.variable('fc/weights', shape=[2, 2])
+        ...     summarize_variables()
+        ['fc/weights_summary']
+    """
+    return summarize_collection(GraphKeys.GLOBAL_VARIABLES, name_filter, summarizer)
+
+
+def summarize_weights(name_filter: Optional[str] = None,
+                      summarizer: Callable = summarize_tensor) -> list:
+    """Summarizes the ``weights`` collection (``tf.GraphKeys.WEIGHTS``; TF-Slim's
+    layers leave it empty too: fill it with ``variables_collections``)."""
+    return summarize_collection(GraphKeys.WEIGHTS, name_filter, summarizer)
+
+
+def summarize_biases(name_filter: Optional[str] = None,
+                     summarizer: Callable = summarize_tensor) -> list:
+    """Summarizes the ``biases`` collection (``tf.GraphKeys.BIASES``)."""
+    return summarize_collection(GraphKeys.BIASES, name_filter, summarizer)
 
 
 def summarize_activations(name_filter: Optional[str] = None,
