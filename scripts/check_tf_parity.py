@@ -44,10 +44,20 @@ def num_classes_for(name: str) -> int:
     return 1001
 
 
-def input_for(name: str, batch: int, seed: int, size: int):
+def input_for(name: str, batch: int, seed: int, size: int, frames=None):
+    """The fixed input of net ``name``: NCHW images, or for video nets (which
+    declare ``default_num_frames``) NCDHW clips of ``frames`` frames (default:
+    the net's), drawn the same way."""
+    import numpy as np
+
     from slimtorch.nets import nets_factory
 
-    return random_images(batch, nets_factory.input_channels(name), size, seed)
+    channels = nets_factory.input_channels(name)
+    frames = frames or getattr(nets_factory.networks_map[name], "default_num_frames", None)
+    if frames is None:
+        return random_images(batch, channels, size, seed)
+    shape = (batch, channels, frames, size, size)
+    return np.random.RandomState(seed).standard_normal(shape).astype(np.float32)
 
 
 def run_slimtorch(name, images, num_classes, seed, checkpoint=None):

@@ -43,7 +43,19 @@ OPTION_CASES = {
     "inception_v3_dm050": ("inception_v3", {"depth_multiplier": 0.5}, 299),
     "mobilenet_v1_global_pool": ("mobilenet_v1", {"global_pool": True}, 192),
     "mobilenet_v2_035_160": ("mobilenet_v2_035", {}, 160),
+    "mobilenet_v3_small_groupnorm_96": ("mobilenet_v3_small", {"use_groupnorm": True}, 96),
+    "mobilenet_v3_large_dm050_finegrain_96": ("mobilenet_v3_large", {
+        "depth_multiplier": 0.5, "finegrain_classification_mode": True}, 96),
+    "s3dg_inverted_pyramid": ("s3dg", {"first_temporal_kernel_size": 7, "depth_multiplier": 0.5,
+                                       "temporal_conv_startat": "Mixed_4b",
+                                       "gating_startat": "Mixed_4c"}, 64),
 }
+
+
+# Video nets' cases run short, small clips (net -> (frames, image size)): their
+# pools shrink to the input, so every variable and end point is there at a
+# fraction of the default 64 x 224 x 224 clip's cost.
+VIDEO_INPUTS = {"i3d": (8, 64), "s3dg": (8, 64)}
 
 
 def pick_points(end_points: dict) -> dict:
@@ -56,13 +68,16 @@ def write_case(case, net, kwargs, size, seed, research_slim):
     from safetensors.numpy import save_file
 
     classes = num_classes_for(net)
-    images = input_for(net, 1, seed, size)
+    frames = VIDEO_INPUTS.get(net, (None,))[0]
+    images = input_for(net, 1, seed, size, frames)
     result = run_tf_net(net, images, classes, seed, research_slim, **kwargs)
     tensors = {"logits": result.logits.astype(np.float32)}
     for key, value in pick_points(result.end_points).items():
         tensors[f"end_points/{key}"] = np.ascontiguousarray(value, np.float32)
     metadata = {"net": net, "num_classes": str(classes), "kwargs": json.dumps(kwargs),
                 "image_size": str(size), "seed": str(seed), "batch": "1"}
+    if frames:
+        metadata["num_frames"] = str(frames)
     save_file(tensors, os.path.join(GOLDEN, "fixtures", f"{case}.safetensors"), metadata)
     return result
 
@@ -95,6 +110,8 @@ def write_manifest(net, result, size):
         "end_points": list(result.end_points),
         "variables": [[name, list(shape)] for name, shape in result.variables],
     }
+    if net in VIDEO_INPUTS:   # [N, C, T, H, W] clips
+        manifest["num_frames"] = VIDEO_INPUTS[net][0]
     with open(os.path.join(GOLDEN, "manifests", f"{net}.json"), "w") as f:
         json.dump(manifest, f, indent=0)
         f.write("\n")
@@ -114,6 +131,7 @@ def main(argv=None):
 
     for net in filter(None, args.nets.split(",")):
         size = nets_factory.networks_map[net].default_image_size
+        size = VIDEO_INPUTS.get(net, (None, size))[1]
         result = write_case(net, net, {}, size, args.seed, args.research_slim)
         write_manifest(net, result, size)
         print(f"{net}: {len(result.variables)} variables", flush=True)

@@ -47,8 +47,20 @@ TF_NETS = {
     "mobilenet_v2": ("nets.mobilenet.mobilenet_v2", "mobilenet", "training_scope"),
     "mobilenet_v2_140": ("nets.mobilenet.mobilenet_v2", "mobilenet_v2_140", "training_scope"),
     "mobilenet_v2_035": ("nets.mobilenet.mobilenet_v2", "mobilenet_v2_035", "training_scope"),
+    **{name: ("nets.mobilenet.mobilenet_v3", fn, "training_scope")
+       for name, fn in (("mobilenet_v3_small", "small"), ("mobilenet_v3_large", "large"),
+                        ("mobilenet_v3_small_minimalistic", "small_minimalistic"),
+                        ("mobilenet_v3_large_minimalistic", "large_minimalistic"),
+                        ("mobilenet_edgetpu", "edge_tpu"), ("mobilenet_edgetpu_075", "edge_tpu_075"))},
     "cifarnet": ("nets.cifarnet", "cifarnet", "cifarnet_arg_scope"),
     "lenet": ("nets.lenet", "lenet", "lenet_arg_scope"),
+    "i3d": ("nets.i3d", "i3d", "i3d_arg_scope"),
+    "s3dg": ("nets.s3dg", "s3dg", "s3dg_arg_scope"),
+    "nasnet_cifar": ("nets.nasnet.nasnet", "build_nasnet_cifar", "nasnet_cifar_arg_scope"),
+    "nasnet_mobile": ("nets.nasnet.nasnet", "build_nasnet_mobile", "nasnet_mobile_arg_scope"),
+    "nasnet_large": ("nets.nasnet.nasnet", "build_nasnet_large", "nasnet_large_arg_scope"),
+    "pnasnet_mobile": ("nets.nasnet.pnasnet", "build_pnasnet_mobile", "pnasnet_mobile_arg_scope"),
+    "pnasnet_large": ("nets.nasnet.pnasnet", "build_pnasnet_large", "pnasnet_large_arg_scope"),
 }
 
 
@@ -96,7 +108,8 @@ def run_tf_net(name, images_nchw: np.ndarray, num_classes, seed: int = 0, resear
     func, scope_fn = getattr(module, fn_name), getattr(module, scope_name)
     graph = tf.Graph()
     with graph.as_default():
-        images = tf.constant(np.ascontiguousarray(images_nchw.transpose(0, 2, 3, 1)))
+        # NCHW -> NHWC; video clips NCDHW -> NDHWC
+        images = tf.constant(np.ascontiguousarray(np.moveaxis(images_nchw, 1, -1)))
         scope_kwargs = {"weight_decay": 0.0}
         # Scopes that take is_training (MobileNets) should agree with the net.
         if "is_training" in inspect.signature(scope_fn).parameters:
@@ -113,7 +126,7 @@ def run_tf_net(name, images_nchw: np.ndarray, num_classes, seed: int = 0, resear
                                                write_state=False)
     if logits_value.ndim == 4 and logits_value.shape[1:3] == (1, 1):
         logits_value = logits_value.reshape(logits_value.shape[0], -1)
-    points = {k: (v.transpose(0, 3, 1, 2) if v.ndim == 4 else v) for k, v in points.items()}
+    points = {k: (np.moveaxis(v, -1, 1) if v.ndim in (4, 5) else v) for k, v in points.items()}
     return TFResult(logits_value, points, [(v.op.name, v.shape.as_list()) for v in variables])
 
 

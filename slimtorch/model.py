@@ -76,6 +76,8 @@ class InputSpec:
             accept less.)
         preprocessing: what turns raw pixels into the model's input, named
             in the error for integer images.
+        video: the model takes clips ``[N, channels, T, H, W]`` (NCDHW: I3D,
+            S3D-G) instead of images; the same checks apply to them.
 
     ``slim.Model(fn, input_spec=slim.InputSpec())`` declares nothing and so
     turns off the channels-last guess models without a spec make (for a
@@ -93,6 +95,7 @@ class InputSpec:
     channels: Optional[int] = None
     min_size: Optional[int] = None
     preprocessing: Optional[str] = None
+    video: bool = False
 
 
 class Model(nn.Module):
@@ -251,20 +254,22 @@ class Model(nn.Module):
             return
         problems = _image_problems(args[0], spec)
         if problems:
-            raise ValueError(f"{self._label()}: expected float images [N, {spec.channels}, H, W] "
-                             f"(NCHW), got {_describe(args[0])}: {'. Also '.join(problems)}")
+            raise ValueError(f"{self._label()}: expected float {'videos' if spec.video else 'images'} "
+                             f"{_layout(spec, spec.channels)}, got {_describe(args[0])}: "
+                             f"{'. Also '.join(problems)}")
 
     def _too_small(self, args) -> Optional[str]:
         """The error for a failed first call on images under ``min_size``."""
         spec = self.input_spec
         if spec is None or not spec.min_size or not args or \
-                not isinstance(args[0], torch.Tensor) or args[0].dim() != 4:
+                not isinstance(args[0], torch.Tensor) or args[0].dim() != (5 if spec.video else 4):
             return None
         size = spec.min_size
-        if min(args[0].shape[2], args[0].shape[3]) >= size:
+        if min(args[0].shape[-2], args[0].shape[-1]) >= size:
             return None
         channels = "C" if spec.channels is None else spec.channels
-        return (f"{self._label()}: expected float images [N, {channels}, H, W] (NCHW) with H and "
+        return (f"{self._label()}: expected float {'videos' if spec.video else 'images'} "
+                f"{_layout(spec, channels)} with H and "
                 f"W >= {size}, got {_describe(args[0])}: too small; resize the images to at "
                 f"least {size}x{size}")
 
@@ -420,6 +425,8 @@ def _image_problems(x, spec: InputSpec) -> list:
     channels = spec.channels
     if not isinstance(x, torch.Tensor):
         return ["not a tensor; use torch.as_tensor(images)"]
+    if spec.video:
+        return _video_problems(x, spec)
     problems = []
     if x.dim() != 4:
         if x.dim() == 3 and x.shape[0] == channels:
@@ -442,14 +449,43 @@ def _image_problems(x, spec: InputSpec) -> list:
         else:
             fix = f"convert the images to {channels} channels"
         problems.append(f"{given} channel{'s' if given != 1 else ''} instead of {channels}; {fix}")
+    return problems + _dtype_problems(x, spec, "images")
+
+
+def _layout(spec: InputSpec, channels) -> str:
+    """``'[N, 3, H, W] (NCHW)'``, or ``'[N, 3, T, H, W] (NCDHW)'`` for video."""
+    return f"[N, {channels}, T, H, W] (NCDHW)" if spec.video else f"[N, {channels}, H, W] (NCHW)"
+
+
+def _video_problems(x: torch.Tensor, spec: InputSpec) -> list:
+    """What is wrong with ``x`` as ``[N, spec.channels, T, H, W]`` float clips."""
+    channels, problems = spec.channels, []
+    if x.dim() != 5:
+        if x.dim() == 4 and x.shape[0] == channels:
+            problems.append("one clip, not a batch; use videos.unsqueeze(0)")
+        elif x.dim() == 4 and x.shape[1] == channels:
+            problems.append("images, not clips [N, C, T, H, W]; for one-frame clips use "
+                            "images.unsqueeze(2)")
+        else:
+            problems.append(f"{x.dim()} dims, not 5")
+    elif x.shape[1] != channels and x.shape[4] == channels:
+        problems.append("channels-last (NDHWC); use videos.permute(0, 4, 1, 2, 3)")
+    elif x.shape[1] != channels:
+        given = int(x.shape[1])
+        problems.append(f"{given} channel{'s' if given != 1 else ''} instead of {channels}; "
+                        f"convert the videos to {channels} channels")
+    return problems + _dtype_problems(x, spec, "videos")
+
+
+def _dtype_problems(x: torch.Tensor, spec: InputSpec, what: str) -> list:
     if not x.is_floating_point():
-        fix = "images.float() / 255"
+        fix = f"{what}.float() / 255"
         if spec.preprocessing:
             fix += f", or the net's preprocessing: {spec.preprocessing}"
-        problems.append(f"integer pixels; use {fix}")
-    elif x.dtype == torch.float64 and torch.get_default_dtype() != torch.float64:
-        problems.append("float64 would build float64 variables; use images.float()")
-    return problems
+        return [f"integer pixels; use {fix}"]
+    if x.dtype == torch.float64 and torch.get_default_dtype() != torch.float64:
+        return [f"float64 would build float64 variables; use {what}.float()"]
+    return []
 
 
 def _example(example: ShapeOrExample, device, dtype) -> torch.Tensor:

@@ -46,7 +46,7 @@ def random_value(name: str, tf_shape: Sequence[int], seed: int = 0) -> np.ndarra
         value = rng.standard_normal(shape) * 0.1
     else:
         value = rng.standard_normal(shape) * np.sqrt(2.0 / _fan_in(leaf, shape))
-    return value.astype(np.float32)
+    return np.asarray(value, dtype=np.float32)   # an array for 0-d shapes too (a local_step)
 
 
 def _fan_in(leaf: str, shape) -> int:

@@ -445,8 +445,8 @@ def test_v2_activation_fn_and_custom_table():
     assert list(end_points)[3:12] == [
         "layer_2/expand_part_0_output", "layer_2/expand_part_1_output",
         "layer_2/expansion_output", "layer_2/depthwise_output", "layer_2/project_part_0_output",
-        "layer_2/project_part_1_output", "layer_2/output", "layer_3/expansion_output",
-        "layer_3/depthwise_output"]
+        "layer_2/project_part_1_output", "layer_2/output", "layer_3/depthwise_output",
+        "layer_3/expansion_output"]   # a depthwise at the input is named where it runs
     assert end_points["layer_3"].shape == (1, 48, 16, 16)
     assert mobilenet_v2.V2_DEF["defaults"][(slim.conv2d, slim.fully_connected,
                                            slim.separable_conv2d)]["activation_fn"] \

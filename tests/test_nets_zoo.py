@@ -9,13 +9,14 @@ import glob
 import json
 import os
 
+import numpy as np
 import pytest
 import torch
 from safetensors import safe_open
 
 import slimtorch as slim
 from slimtorch.nets import nets_factory
-from slimtorch.testing import assign_random_weights, random_images, relative_error
+from slimtorch.testing import assign_random_weights, relative_error
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
 MANIFESTS = sorted(glob.glob(os.path.join(GOLDEN, "manifests", "*.json")))
@@ -33,6 +34,14 @@ def _maybe_slow(path):
     return pytest.param(path, id=_id(path), marks=marks)
 
 
+def _input(batch, channels, size, frames=None, seed=None):
+    """An image batch, or for video nets (``num_frames`` stored) NCDHW clips."""
+    shape = (batch, channels, frames, size, size) if frames else (batch, channels, size, size)
+    if seed is None:
+        return shape
+    return torch.from_numpy(np.random.RandomState(seed).standard_normal(shape).astype(np.float32))
+
+
 def _load_manifest(path):
     with open(path) as f:
         return json.load(f)
@@ -42,7 +51,7 @@ def test_every_factory_name_has_a_manifest_and_a_fixture():
     names = set(nets_factory.network_names())
     assert {_id(p) for p in MANIFESTS} == names
     assert names <= {_id(p) for p in FIXTURES}
-    assert len(names) == 27
+    assert len(names) == 40
 
 
 @pytest.mark.parametrize("path", MANIFESTS, ids=_id)
@@ -50,11 +59,12 @@ def test_variables_and_end_points_match_tf_slim(path):
     manifest = _load_manifest(path)
     size, channels = manifest["image_size"], nets_factory.input_channels(manifest["net"])
     network_fn = nets_factory.get_network_fn(manifest["net"], manifest["num_classes"])
-    network_fn.build((2, channels, size, size), device="meta")
+    shape = _input(2, channels, size, manifest.get("num_frames"))
+    network_fn.build(shape, device="meta")
     ours = [[n, s] for n, s in network_fn.tf_shapes().items()]
     assert ours == manifest["variables"]
     assert [v.name for v in slim.get_model_variables()] == [n for n, _ in manifest["variables"]]
-    logits, end_points = network_fn(torch.empty(2, channels, size, size, device="meta"))
+    logits, end_points = network_fn(torch.empty(shape, device="meta"))
     assert list(end_points) == manifest["end_points"]
     assert list(logits.shape) == [2] + manifest["logits_shape"]
 
@@ -68,7 +78,8 @@ def test_outputs_match_tf_slim(path):
     size = int(meta["image_size"])
     network_fn = nets_factory.get_network_fn(net, int(meta["num_classes"]))
     channels = network_fn.input_channels
-    images = torch.from_numpy(random_images(int(meta["batch"]), channels, size, seed))
+    frames = int(meta.get("num_frames", 0)) or None
+    images = _input(int(meta["batch"]), channels, size, frames, seed)
     kwargs = json.loads(meta["kwargs"])
     # Meta build + to_empty: the initializers would be overwritten anyway.
     network_fn.build(tuple(images.shape), device="meta", **kwargs).to_empty(device="cpu")

@@ -19,7 +19,11 @@ from . import nets_factory
 _MODULES = (
     "alexnet", "cifarnet", "inception", "inception_resnet_v2", "inception_utils", "inception_v1",
     "inception_v2", "inception_v3", "inception_v4", "lenet", "mobilenet_v1", "mobilenet_v2",
+    "mobilenet_v3",
+    "nasnet", "pnasnet",
     "overfeat", "resnet_utils", "resnet_v1", "resnet_v2", "vgg",
+    "i3d", "i3d_utils", "s3dg",
+    "dcgan", "pix2pix", "cyclegan",
 )
 
 __all__ = ["nets_factory", *_MODULES]

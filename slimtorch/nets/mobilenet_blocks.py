@@ -1,5 +1,5 @@
 """The MobileNet machinery: research/slim's ``nets/mobilenet/mobilenet.py``
-and ``conv_blocks.py``, as far as MobileNet v2 (and v1's padding) needs.
+and ``conv_blocks.py``, as far as MobileNet v2 and v3 (and v1's padding) need.
 
 A net is a *conv-def table*: ``{'defaults': {ops: kwargs}, 'spec': [op(...)]}``
 (see ``mobilenet_v2.V2_DEF``). :func:`mobilenet_base` enters the defaults as
@@ -7,7 +7,9 @@ arg_scopes, scales each op's ``num_outputs`` with the depth multiplier
 (:func:`depth_multiplier`, rounding to multiples of 8), turns strides into
 dilation past ``output_stride``, and names layer outputs ``layer_1`` ...
 ``layer_N``. :func:`expanded_conv` is v2's inverted-residual block:
-1x1 expansion -> depthwise -> linear 1x1 projection (+ residual).
+1x1 expansion -> depthwise -> linear 1x1 projection (+ residual); v3 adds
+per-block activations, fused (full-conv) expansions and
+:func:`squeeze_excite` as its ``expansion_transform``.
 
 ``end_points`` match TF's, which scans the graph for ops named ``*output``
 in each layer's scope: a block reports those tensors (``expansion_output``,
@@ -22,8 +24,7 @@ slimtorch differences:
   inference). An explicit value, given to the net or through
   :func:`training_scope`, wins. :func:`mobilenet_base` always passes it to
   batch norm, None included (TF skipped None, keeping an outer scope's value).
-* Not ported: quantization, ``split_separable_conv2d`` (v1-style tables) and
-  v3's ops.
+* Not ported: quantization and ``split_separable_conv2d`` (v1-style tables).
 
     >>> make_divisible(1280 * 0.35, 8), make_divisible(32 * 1.4, 8)
     (448, 48)
@@ -48,7 +49,7 @@ from ._utils import spatial_mean, squeeze_spatial
 
 __all__ = ["Op", "depth_multiplier", "expand_input_by_factor", "expanded_conv", "fixed_padding",
            "global_pool", "make_divisible", "mobilenet", "mobilenet_base", "op", "split_conv",
-           "training_scope", "wrapped_partial"]
+           "squeeze_excite", "training_scope", "wrapped_partial"]
 
 
 def fixed_padding(inputs: torch.Tensor, kernel_size, rate: int = 1) -> torch.Tensor:
@@ -227,13 +228,16 @@ def split_conv(input_tensor: torch.Tensor, num_outputs: int, num_ways: int, scop
 def expanded_conv(input_tensor: torch.Tensor, num_outputs: int,
                   expansion_size=expand_input_by_factor(6), stride=1, rate=1,
                   kernel_size=(3, 3), residual=True, normalizer_fn=None,
-                  project_activation_fn=None, split_projection: int = 1,
-                  split_expansion: int = 1, split_divisible_by: int = 8,
-                  expansion_transform=None, depthwise_location: Optional[str] = "expansion",
+                  split_projection: int = 1, split_expansion: int = 1,
+                  split_divisible_by: int = 8, expansion_transform=None,
+                  depthwise_location: Optional[str] = "expansion",
                   depthwise_channel_multiplier: int = 1, endpoints: Optional[dict] = None,
                   use_explicit_padding: bool = False, padding: str = "SAME",
+                  inner_activation_fn=None, depthwise_activation_fn=None,
+                  project_activation_fn=None, depthwise_fn=separable_conv2d,
+                  expansion_fn=split_conv, projection_fn=split_conv,
                   scope: Optional[str] = None) -> torch.Tensor:
-    """MobileNet v2's inverted residual: 1x1 ``expand`` -> ``depthwise`` ->
+    """MobileNet's inverted residual: 1x1 ``expand`` -> ``depthwise`` ->
     linear 1x1 ``project`` (+ the input when shapes allow).
 
     Args:
@@ -247,20 +251,31 @@ def expanded_conv(input_tensor: torch.Tensor, num_outputs: int,
             callable ``(input_tensor=, output_tensor=)``.
         normalizer_fn: for all three convolutions (passed explicitly, so
             None means biases, as in TF).
-        project_activation_fn: activation of the projection (None: linear;
-            TF's default ``tf.identity``).
         split_projection, split_expansion, split_divisible_by: split the 1x1
-            convs (:func:`split_conv`).
+            convs (:func:`split_conv`; only when ``expansion_fn`` /
+            ``projection_fn`` are :func:`split_conv`).
         expansion_transform: optional ``(expansion_tensor=, input_tensor=)``
-            applied after the depthwise step.
+            applied after the depthwise step (v3: :func:`squeeze_excite`).
         depthwise_location: ``'expansion'`` (v2), ``'input'``, ``'output'`` or
-            None; depthwise layers at the input or output are linear.
+            None (no depthwise: v3's fused blocks); depthwise layers at the
+            input or output are linear.
         depthwise_channel_multiplier: depthwise outputs per input channel.
         endpoints: optional dict, filled with ``expansion_output``,
             ``depthwise_output`` and ``projection_output``.
         use_explicit_padding: pad by hand and use ``'VALID'`` (``padding``
             must then be ``'SAME'``).
         padding: padding of the depthwise convolution.
+        inner_activation_fn: activation of the expansion and depthwise
+            convolutions (None: the arg_scope's).
+        depthwise_activation_fn: the depthwise one's, winning over
+            ``inner_activation_fn``.
+        project_activation_fn: activation of the projection (None: linear;
+            TF's default ``tf.identity``).
+        depthwise_fn: the depthwise convolution (``separable_conv2d`` with
+            ``num_outputs=None``).
+        expansion_fn, projection_fn: the 1x1 convolutions, called as
+            ``fn(net, depth, scope=, normalizer_fn=[, activation_fn=])``; a
+            full ``conv2d`` partial makes a fused (v3 EdgeTPU) expansion.
         scope: variable scope (default ``expanded_conv``, made unique).
 
     Returns:
@@ -276,7 +291,11 @@ def expanded_conv(input_tensor: torch.Tensor, num_outputs: int,
         (torch.Size([1, 16, 8, 8]), ['expanded_conv/expand/weights',
          'expanded_conv/depthwise/depthwise_weights', 'expanded_conv/project/weights'])
     """
-    with variable_scope(scope, default_name="expanded_conv"):
+    dw_activation = (depthwise_activation_fn if depthwise_activation_fn is not None
+                     else inner_activation_fn)
+    with variable_scope(scope, default_name="expanded_conv"), \
+            _safe_arg_scope([conv2d], activation_fn=inner_activation_fn), \
+            _safe_arg_scope([separable_conv2d], activation_fn=dw_activation):
         prev_depth = input_tensor.shape[1]
         if depthwise_location not in [None, "input", "output", "expansion"]:
             raise TypeError(f"{depthwise_location!r} is unknown value for depthwise_location")
@@ -286,14 +305,17 @@ def expanded_conv(input_tensor: torch.Tensor, num_outputs: int,
                                 'padding.')
             padding = "VALID"
         depthwise_func = functools.partial(
-            separable_conv2d, num_outputs=None, kernel_size=kernel_size,
+            depthwise_fn, num_outputs=None, kernel_size=kernel_size,
             depth_multiplier=depthwise_channel_multiplier, stride=stride, rate=rate,
             normalizer_fn=normalizer_fn, padding=padding, scope="depthwise")
 
         def depthwise(net, **kwargs):
             if use_explicit_padding:
                 net = fixed_padding(net, kernel_size, rate)
-            return depthwise_func(net, **kwargs)
+            net = _named_output("depthwise_output", depthwise_func(net, **kwargs))
+            if endpoints is not None:
+                endpoints["depthwise_output"] = net
+            return net
 
         net = input_tensor
         if depthwise_location == "input":
@@ -302,24 +324,24 @@ def expanded_conv(input_tensor: torch.Tensor, num_outputs: int,
         inner_size = (expansion_size(num_inputs=prev_depth) if callable(expansion_size)
                       else expansion_size)
         if inner_size > net.shape[1]:
-            net = split_conv(net, inner_size, num_ways=split_expansion, scope="expand",
-                             divisible_by=split_divisible_by, stride=1,
-                             normalizer_fn=normalizer_fn)
+            if expansion_fn is split_conv:
+                expansion_fn = functools.partial(split_conv, num_ways=split_expansion,
+                                                 divisible_by=split_divisible_by, stride=1)
+            net = expansion_fn(net, inner_size, scope="expand", normalizer_fn=normalizer_fn)
             net = _named_output("expansion_output", net)
-        if endpoints is not None:
-            endpoints["expansion_output"] = net
+            if endpoints is not None:
+                endpoints["expansion_output"] = net
 
         if depthwise_location == "expansion":
             net = depthwise(net)
-        net = _named_output("depthwise_output", net)
-        if endpoints is not None:
-            endpoints["depthwise_output"] = net
         if expansion_transform:
             net = expansion_transform(expansion_tensor=net, input_tensor=input_tensor)
         # The projection always runs: it sets the output depth.
-        net = split_conv(net, num_outputs, num_ways=split_projection, stride=1, scope="project",
-                         divisible_by=split_divisible_by, normalizer_fn=normalizer_fn,
-                         activation_fn=project_activation_fn)
+        if projection_fn is split_conv:
+            projection_fn = functools.partial(split_conv, num_ways=split_projection,
+                                              divisible_by=split_divisible_by, stride=1)
+        net = projection_fn(net, num_outputs, scope="project", normalizer_fn=normalizer_fn,
+                            activation_fn=project_activation_fn)
         if endpoints is not None:
             endpoints["projection_output"] = net
         if depthwise_location == "output":
@@ -330,6 +352,57 @@ def expanded_conv(input_tensor: torch.Tensor, num_outputs: int,
         elif residual and stride == 1 and net.shape[1] == input_tensor.shape[1]:
             net = net + input_tensor
         return _named_output("output", net)
+
+
+@add_arg_scope
+def squeeze_excite(input_tensor: torch.Tensor, divisible_by: int = 8, squeeze_factor=3,
+                   inner_activation_fn=F.relu, gating_fn=torch.sigmoid,
+                   squeeze_input_tensor: Optional[torch.Tensor] = None,
+                   pool: Optional[int] = None) -> torch.Tensor:
+    """MobileNet v3's squeeze-and-excite gate, scope ``squeeze_excite``:
+    average pool -> 1x1 ``Conv`` (``inner_activation_fn``, channels /
+    ``squeeze_factor`` made divisible) -> 1x1 ``Conv_1`` (``gating_fn``) ->
+    ``input_tensor * gate``. Both convs have biases and no normalizer.
+
+    Args:
+        input_tensor: ``[N, C, H, W]``, the tensor gated.
+        divisible_by: the squeezed depth is a multiple of it.
+        squeeze_factor: the squeezed depth is ``C / squeeze_factor``.
+        inner_activation_fn, gating_fn: activations of the two convs.
+        squeeze_input_tensor: compute the gate from this tensor instead.
+        pool: average-pool with this (square) window and stride instead of
+            globally, then resize the gate bilinearly back to ``H, W``.
+
+    Returns:
+        ``input_tensor`` times the gate.
+
+    Example:
+        >>> y = squeeze_excite(torch.ones(1, 32, 4, 4), squeeze_factor=4)
+        >>> y.shape, [v.name for v in slim.get_variables()][::2]
+        (torch.Size([1, 32, 4, 4]), ['squeeze_excite/Conv/weights',
+         'squeeze_excite/Conv_1/weights'])
+    """
+    with variable_scope("squeeze_excite"):
+        if squeeze_input_tensor is None:
+            squeeze_input_tensor = input_tensor
+        input_size = tuple(input_tensor.shape[2:4])
+        pool_height, pool_width = squeeze_input_tensor.shape[2:4]
+        stride = 1
+        if pool is not None and pool_height >= pool:
+            pool_height, pool_width, stride = pool, pool, pool
+        squeeze_channels = make_divisible(squeeze_input_tensor.shape[1] / squeeze_factor,
+                                          divisible_by)
+        if pool is None:
+            pooled = spatial_mean(squeeze_input_tensor)
+        else:
+            pooled = F.avg_pool2d(squeeze_input_tensor, (pool_height, pool_width), stride)
+        squeeze = conv2d(pooled, squeeze_channels, [1, 1], normalizer_fn=None,
+                         activation_fn=inner_activation_fn)
+        excite = conv2d(squeeze, input_tensor.shape[1], [1, 1], normalizer_fn=None,
+                        activation_fn=gating_fn)
+        if pool is not None:
+            excite = F.interpolate(excite, size=input_size, mode="bilinear", align_corners=True)
+        return input_tensor * excite
 
 
 # -- the network --------------------------------------------------------------
@@ -433,7 +506,8 @@ def global_pool(input_tensor: torch.Tensor) -> torch.Tensor:
 
 @add_arg_scope
 def mobilenet(inputs: torch.Tensor, num_classes=1001, prediction_fn=softmax, reuse=None,
-              scope: str = "Mobilenet", base_only: bool = False, **mobilenet_args):
+              scope: str = "Mobilenet", base_only: bool = False,
+              use_reduce_mean_for_pooling: bool = False, **mobilenet_args):
     """A conv-def table plus the classification head: global average pool,
     dropout, 1x1 conv logits (``Logits/Conv2d_1c_1x1``), squeeze.
 
@@ -446,6 +520,8 @@ def mobilenet(inputs: torch.Tensor, num_classes=1001, prediction_fn=softmax, reu
         reuse: share the variables of an earlier call (needs ``scope``).
         scope: variable scope.
         base_only: stop after the base (no pooling, no logits).
+        use_reduce_mean_for_pooling: TF's choice of ``reduce_mean`` over a
+            full-window ``avg_pool`` for the global pool; the same numbers.
         **mobilenet_args: passed to :func:`mobilenet_base` (``conv_defs``,
             ``multiplier``, ``final_endpoint``, ``output_stride``,
             ``use_explicit_padding``, ``is_training``); ``is_training`` also
@@ -473,6 +549,7 @@ def mobilenet(inputs: torch.Tensor, num_classes=1001, prediction_fn=softmax, reu
         if base_only:
             return net, end_points
         with variable_scope("Logits"):
+            # TF's reduce_mean and full-window avg_pool compute the same mean.
             net = global_pool(net)
             end_points["global_pool"] = net
             if not num_classes:

@@ -64,6 +64,19 @@ _NETWORKS = {
     "mobilenet_v2": ("mobilenet_v2", "mobilenet", "training_scope"),
     "mobilenet_v2_140": ("mobilenet_v2", "mobilenet_v2_140", "training_scope"),
     "mobilenet_v2_035": ("mobilenet_v2", "mobilenet_v2_035", "training_scope"),
+    "mobilenet_v3_small": ("mobilenet_v3", "small", "training_scope"),
+    "mobilenet_v3_large": ("mobilenet_v3", "large", "training_scope"),
+    "mobilenet_v3_small_minimalistic": ("mobilenet_v3", "small_minimalistic", "training_scope"),
+    "mobilenet_v3_large_minimalistic": ("mobilenet_v3", "large_minimalistic", "training_scope"),
+    "mobilenet_edgetpu": ("mobilenet_v3", "edge_tpu", "training_scope"),
+    "mobilenet_edgetpu_075": ("mobilenet_v3", "edge_tpu_075", "training_scope"),
+    "i3d": ("i3d", "i3d", "i3d_arg_scope"),
+    "s3dg": ("s3dg", "s3dg", "s3dg_arg_scope"),
+    "nasnet_cifar": ("nasnet", "build_nasnet_cifar", "nasnet_cifar_arg_scope"),
+    "nasnet_mobile": ("nasnet", "build_nasnet_mobile", "nasnet_mobile_arg_scope"),
+    "nasnet_large": ("nasnet", "build_nasnet_large", "nasnet_large_arg_scope"),
+    "pnasnet_mobile": ("pnasnet", "build_pnasnet_mobile", "pnasnet_mobile_arg_scope"),
+    "pnasnet_large": ("pnasnet", "build_pnasnet_large", "pnasnet_large_arg_scope"),
 }
 
 
@@ -96,7 +109,7 @@ def network_names() -> list:
     """Every name :func:`get_network_fn` accepts.
 
         >>> 'vgg_16' in network_names(), len(network_names())
-        (True, 27)
+        (True, 40)
     """
     return list(_NETWORKS)
 
@@ -173,7 +186,8 @@ class NetworkFn(Model):
         self.input_channels = getattr(func, "input_channels", None)
         self.min_image_size = getattr(func, "min_image_size", None)
         self.input_spec = InputSpec(self.input_channels, self.min_image_size,
-                                    preprocessing=_preprocessing_hint(name))
+                                    preprocessing=_preprocessing_hint(name),
+                                    video=hasattr(func, "default_num_frames"))
 
     def _label(self) -> str:
         return self.name
