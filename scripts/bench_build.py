@@ -25,8 +25,7 @@ from slimtorch.nets import nets_factory
 
 def build(name: str):
     network_fn = nets_factory.get_network_fn(name, 1001)
-    size = network_fn.default_image_size
-    return network_fn.build((1, network_fn.input_channels, size, size), device="meta")
+    return network_fn.build(network_fn.input_shape(1), device="meta")
 
 
 _MEMORY_PROBE = """
@@ -38,8 +37,7 @@ def rss():
 net = nets_factory.get_network_fn(sys.argv[1], 1000)
 torch.zeros(1, device='meta') + 1          # torch's one-time imports, before the baseline
 base = rss()
-size = net.default_image_size
-net.build((1, net.input_channels, size, size), device='meta').materialize('cpu')
+net.build(net.input_shape(1), device='meta').materialize('cpu')
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024   # Linux: KiB
 params = sum(p.numel() * p.element_size() for p in net.parameters())
 print(base, peak, params)

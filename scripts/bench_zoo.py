@@ -14,6 +14,12 @@ counted by ``torch.utils.flop_counter``) against the card's peak are printed.
     python scripts/bench_zoo.py --nets vgg_16,resnet_v1_50,inception_v3 --batch 8
     python scripts/bench_zoo.py --device cuda --batch 64 --amp bf16 --train
     python scripts/bench_zoo.py --tf --research-slim /path/to/models/research/slim
+    python scripts/bench_zoo.py --zoo-table --nets all --batch 2 --repeats 3
+
+``--zoo-table`` prints the README's zoo table instead: per net, its
+variables, parameters, forward GFLOPs per image at the default size (the
+video nets: clips of ``CLIP_FRAMES`` frames) and the median eval forward and
+training step of slimtorch alone.
 
 torchvision's ResNet-50 is "v1.5" (stride in the 3x3 conv) and its Inception
 v3 has 1000 classes: same layer types and nearly the same FLOPs, not the same
@@ -46,6 +52,8 @@ PAIRS = {
     "mobilenet_v1": (None, {}, 1001),
     "mobilenet_v2": ("mobilenet_v2", {}, 1000),
 }
+# Clip length of the video nets (i3d, s3dg) here: `slimtorch train`'s default --num_frames.
+CLIP_FRAMES = 16
 # Dense peak TFLOP/s by (card, dtype): datasheet numbers (SXM), for the "% of peak" column.
 PEAK_TFLOPS = {("H100", "fp32"): 67.0, ("H100", "tf32"): 494.7, ("H100", "bf16"): 989.4,
                ("H200", "fp32"): 67.0, ("H200", "tf32"): 494.7, ("H200", "bf16"): 989.4}
@@ -60,8 +68,7 @@ def make_slimtorch(name, classes, device, torchvision_model=None):
     with slim.Graph():
         network_fn = nets_factory.get_network_fn(name, classes)
         size = network_fn.default_image_size
-        shape = (1, network_fn.input_channels, size, size)
-        network_fn.build(shape, device="meta").to_empty(device=device)
+        network_fn.build(input_shape(network_fn, 1), device="meta").to_empty(device=device)
         if name.startswith("vgg") and torchvision_model is not None:
             tensors = from_torchvision(torchvision_model.state_dict(), name)
             with torch.no_grad():
@@ -70,6 +77,12 @@ def make_slimtorch(name, classes, device, torchvision_model=None):
         else:
             assign_random_weights(network_fn)
     return network_fn, size
+
+
+def input_shape(network_fn, batch):
+    """Images at the net's default size; the video nets' clips at CLIP_FRAMES."""
+    frames = CLIP_FRAMES if network_fn.default_num_frames else None
+    return network_fn.input_shape(batch, num_frames=frames)
 
 
 def make_torchvision(name, device):
@@ -131,6 +144,40 @@ def peak_for(device, dtype_name: str):
     return next((v for (k, d), v in PEAK_TFLOPS.items() if k in card and d == dtype_name), None)
 
 
+def zoo_table(names, args, device) -> None:
+    """The README's zoo table: size, FLOPs and CPU times of each net."""
+    header = ("| net | input | variables | parameters (M) | GFLOPs / image | "
+              f"eval ms (batch {args.batch}) | train step ms (batch {args.batch}) |")
+    rows = []
+    for name in names:
+        torch.manual_seed(0)
+        classes = 10 if name in ("cifarnet", "lenet", "nasnet_cifar") else \
+            400 if name in ("i3d", "s3dg") else 1001
+        net, _ = make_slimtorch(name, classes, device)
+        shape = input_shape(net, args.batch)
+        images = torch.randn(shape, device=device)
+        labels = torch.randint(0, classes, (args.batch,), device=device)
+        variables = net.named_variables()
+        params = sum(v.numel() for v in variables.values()) / 1e6
+        net.eval()
+        flops = count_flops(step_fn(net, images[:1], labels[:1], False, None,
+                                    contextlib.nullcontext)) / 1e9
+        optimizer = torch.optim.SGD(net.parameters(), lr=1e-4, momentum=0.9)
+        times = {}
+        for train in (False, True):
+            net.train(train)
+            fn = step_fn(net, images, labels, train, optimizer if train else None,
+                         contextlib.nullcontext)
+            times[train] = time_pair({"slimtorch": fn}, device, args.repeats, args.warmup)["slimtorch"]
+        kind = "x".join(str(d) for d in shape[1:])
+        row = (f"| {name} | {kind} | {len(variables)} | {params:.2f} | {flops:.2f} | "
+               f"{times[False] * 1e3:.1f} | {times[True] * 1e3:.1f} |")
+        rows.append(row)
+        print(row, flush=True)
+        del net, optimizer
+    print("\n" + header + "\n|---|---|---:|---:|---:|---:|---:|\n" + "\n".join(rows))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nets", default="vgg_16,resnet_v1_50,inception_v3,mobilenet_v1")
@@ -150,7 +197,11 @@ def main(argv=None):
     parser.add_argument("--compile", action="store_true", help="torch.compile both models")
     parser.add_argument("--tf", action="store_true", help="also TF-Slim (needs tensorflow, tf_slim)")
     parser.add_argument("--research-slim", help="research/slim's directory (with --tf)")
+    parser.add_argument("--zoo-table", action="store_true",
+                        help="print the README's zoo table (sizes, FLOPs, slimtorch times) instead")
     args = parser.parse_args(argv)
+    if args.nets == "all":
+        args.nets = ",".join(nets_factory.network_names())
 
     device = torch.device(args.device)
     if device.type == "cuda":
@@ -165,6 +216,11 @@ def main(argv=None):
             return contextlib.nullcontext()
         return torch.autocast(device.type, dtype=amp_dtype)
 
+    if args.zoo_table:
+        print(f"device {device}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
+              f"fp32, median of {args.repeats}", flush=True)
+        zoo_table(args.nets.split(","), args, device)
+        return
     print(f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'}"
           f", {torch.get_num_threads()} threads), torch {torch.__version__}, batch {args.batch}, "
           f"{dtype_name}{', slimtorch NCHW' if args.slim_nchw else ''}"
@@ -179,7 +235,7 @@ def main(argv=None):
         tv = make_torchvision(name, device)
         classes = PAIRS.get(name, (None, {}, 1001))[2]
         net, size = make_slimtorch(name, classes, device, tv)
-        images = torch.randn(args.batch, net.input_channels, size, size, device=device)
+        images = torch.randn(input_shape(net, args.batch), device=device)
         labels = torch.randint(0, classes, (args.batch,), device=device)
         if args.slim_nchw:
             net.memory_format = None

@@ -6,9 +6,10 @@ always did): the checkpoint holds every model variable twice, as ``<name>``
 and ``<name>/ExponentialMovingAverage``, and ``eval_image_classifier`` restores
 the shadows with ``ExponentialMovingAverage.variables_to_restore(
 slim.get_model_variables())``, batch norm's moving statistics included. This
-writes such a checkpoint for a 3-cell NASNet-A CIFAR (shadows differing from
-the variables) and the logits research/slim's eval path computes from it, so
-``tests/test_nets_nasnet.py`` can check slimtorch restores the same numbers.
+writes such checkpoints for a 3-cell NASNet-A CIFAR and a 3-cell PNASNet-5
+Mobile (shadows differing from the variables) and the logits research/slim's
+eval path computes from them, so ``tests/test_nets_nasnet.py`` and
+``tests/test_nets_pnasnet.py`` can check slimtorch restores the same numbers.
 
     python scripts/make_tf_nasnet_ema_fixture.py --research-slim /path/to/research/slim
 """
@@ -27,31 +28,45 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tf_slim_reference import import_tf  # noqa: E402
 
 GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "golden")
-CASE = "nasnet_cifar_ema"
-HPARAMS = {"num_cells": 3, "num_conv_filters": 4, "stem_multiplier": 1.0}
-SIZE, BATCH, CLASSES, SEED = 16, 2, 10, 0
+# case -> (net, hparams, image size, classes)
+CASES = {
+    "nasnet_cifar_ema": ("nasnet_cifar", {"num_cells": 3, "num_conv_filters": 4,
+                                          "stem_multiplier": 1.0}, 16, 10),
+    "pnasnet_mobile_ema": ("pnasnet_mobile", {"num_cells": 3, "num_conv_filters": 6}, 32, 11),
+}
+BATCH, SEED = 2, 0
 
 
 def main(argv=None):
-    from safetensors.numpy import save_file
-
-    from slimtorch.testing import random_images, random_value
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--research-slim", default=os.environ.get("RESEARCH_SLIM"))
     args = parser.parse_args(argv)
     tf, slim = import_tf(args.research_slim)
-    from nets.nasnet import nasnet
+    for case, (net, hparams, size, classes) in CASES.items():
+        write_case(tf, slim, case, net, hparams, size, classes)
+
+
+def write_case(tf, slim, case, net, hparams, size, classes):
+    from safetensors.numpy import save_file
+
+    from slimtorch.testing import random_images, random_value
+    from nets.nasnet import nasnet, pnasnet
+
+    module, config_fn, scope_fn, build_fn = {
+        "nasnet_cifar": (nasnet, "cifar_config", "nasnet_cifar_arg_scope", "build_nasnet_cifar"),
+        "pnasnet_mobile": (pnasnet, "mobile_imagenet_config", "pnasnet_mobile_arg_scope",
+                           "build_pnasnet_mobile"),
+    }[net]
 
     def build(images):
-        config = nasnet.cifar_config()
-        for name, value in HPARAMS.items():
+        config = getattr(module, config_fn)()
+        for name, value in hparams.items():
             config.set_hparam(name, value)
-        with slim.arg_scope(nasnet.nasnet_cifar_arg_scope()):
-            return nasnet.build_nasnet_cifar(images, CLASSES, is_training=False, config=config)
+        with slim.arg_scope(getattr(module, scope_fn)()):
+            return getattr(module, build_fn)(images, classes, is_training=False, config=config)
 
-    images = random_images(BATCH, 3, SIZE, SEED).transpose(0, 2, 3, 1)
-    prefix = os.path.join(GOLDEN, "tf_nets", CASE)
+    images = random_images(BATCH, 3, size, SEED).transpose(0, 2, 3, 1)
+    prefix = os.path.join(GOLDEN, "tf_nets", case)
     # research/slim's training: variables and their shadows, all saved.
     with tf.Graph().as_default():
         step = tf.train.get_or_create_global_step()
@@ -76,10 +91,10 @@ def main(argv=None):
         with tf.Session() as sess:
             tf.train.Saver(to_restore).restore(sess, prefix)
             value = sess.run(logits)
-    metadata = {"net": "nasnet_cifar", "hparams": json.dumps(HPARAMS), "num_classes": str(CLASSES),
-                "image_size": str(SIZE), "seed": str(SEED), "batch": str(BATCH)}
+    metadata = {"net": net, "hparams": json.dumps(hparams), "num_classes": str(classes),
+                "image_size": str(size), "seed": str(SEED), "batch": str(BATCH)}
     save_file({"logits": value.astype(np.float32)}, f"{prefix}.logits.safetensors", metadata)
-    print(f"{CASE}: {len(to_restore)} names restored, logits {value.shape}")
+    print(f"{case}: {len(to_restore)} names restored, logits {value.shape}")
 
 
 if __name__ == "__main__":

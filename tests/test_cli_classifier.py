@@ -155,3 +155,45 @@ def test_default_training_learns_the_digits(tmp_path, capsys):
     out = capsys.readouterr().out
     accuracy = float(out.split("eval/Accuracy: ")[1].split()[0])
     assert accuracy > 0.93, out
+
+
+def test_video_nets_train_and_evaluate_on_still_images(tmp_path, capsys):
+    # A still image becomes a clip of --num_frames identical frames ("boring video").
+    small = ["--model_name=s3dg", "--dataset_name=synthetic", "--num_frames=4",
+             "--batch_size=2"]
+    train_dir = _train(tmp_path, "s3dg", *small, "--train_image_size=32",
+                       "--max_number_of_steps=1")
+    assert _tensor(train_dir, "InceptionV1/Conv2d_1a_7x7/weights").dim() == 5
+    slim.reset_default_graph()
+    assert cli.main(["eval", f"--checkpoint_path={train_dir}", *small, "--eval_image_size=32",
+                     f"--eval_dir={tmp_path / 'eval'}", "--max_num_batches=1", *EVAL_FAST]) == 0
+    assert "eval/Accuracy: " in capsys.readouterr().out
+
+
+def test_num_frames_is_refused_for_image_nets(tmp_path, capsys):
+    code = cli.main(["train", "--num_frames=4", f"--train_dir={tmp_path / 'out'}", *FAST])
+    assert code == 1
+    assert capsys.readouterr().err.strip() == (
+        "slimtorch train: error: --num_frames is for the video nets (i3d, s3dg); --model_name "
+        "lenet takes images, so leave it out")
+
+
+def test_moving_averages_cover_batch_norm_statistics(tmp_path, capsys):
+    # research/slim averages slim.get_model_variables(), moving mean and
+    # variance included, and its eval restores all of them from the shadows.
+    small = ["--model_name=mobilenet_v1_025", "--preprocessing_name=inception",
+             "--dataset_name=synthetic", "--batch_size=2",
+             "--moving_average_decay=0.5"]
+    train_dir = _train(tmp_path, "ema_bn", *small, "--train_image_size=32",
+                       "--max_number_of_steps=2")
+    reader = load_checkpoint(latest_checkpoint(train_dir))
+    names = reader.get_variable_to_shape_map()
+    mean = "MobilenetV1/Conv2d_0/BatchNorm/moving_mean"
+    assert f"{mean}/ExponentialMovingAverage" in names
+    shadow, value = reader.get_torch_tensor(f"{mean}/ExponentialMovingAverage"), \
+        reader.get_torch_tensor(mean)
+    assert not torch.equal(shadow, value)   # an average, not a copy
+    slim.reset_default_graph()
+    assert cli.main(["eval", f"--checkpoint_path={train_dir}", *small, "--eval_image_size=32",
+                     f"--eval_dir={tmp_path / 'eval'}", "--max_num_batches=1", *EVAL_FAST]) == 0
+    assert "eval/Accuracy: " in capsys.readouterr().out

@@ -17,7 +17,7 @@ from safetensors import safe_open
 
 import slimtorch as slim
 from slimtorch.nets import cyclegan, dcgan, pix2pix
-from slimtorch.testing import random_value, relative_error
+from slimtorch.testing import assign_random_weights, relative_error
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "gan")
 CASES = sorted(glob.glob(os.path.join(GOLDEN, "*.json")))
@@ -42,16 +42,6 @@ def _kwargs(case, **overrides):
         kwargs["upsample_fn"] = functools.partial(cyclegan.cyclegan_upsample,
                                                   **kwargs.pop("upsample"))
     return kwargs
-
-
-def _assign_random_weights(model, seed):
-    """``slimtorch.testing.assign_random_weights``, also for 0-d variables
-    (DCGAN's ``moving_mean/local_step``), where ``random_value`` returns a
-    numpy scalar that ``torch.from_numpy`` refuses."""
-    with torch.no_grad():
-        for record in model.records():
-            value = random_value(record.name, record.layout.tf_shape(record.tensor.shape), seed)
-            record.tensor.copy_(record.layout.to_torch(torch.from_numpy(np.asarray(value))))
 
 
 def _built_model(case, shape, **overrides):
@@ -107,7 +97,7 @@ def test_outputs_match_tf_slim(path):
         np.random.RandomState(seed).standard_normal(case["input_shape"]).astype(np.float32))
     with slim.Graph():
         model = _built_model(case, inputs.shape).to_empty(device="cpu")
-        _assign_random_weights(model, seed)
+        assign_random_weights(model, seed)   # 0-d variables too (local_step)
         with torch.no_grad():
             output, end_points = model.eval()(inputs)
     assert relative_error(output.numpy(), expected.pop("output")) <= 1e-4

@@ -20,7 +20,7 @@ from torch.overrides import TorchFunctionMode
 import slimtorch as slim
 from slimtorch.optimization import ExponentialMovingAverage
 from slimtorch.testing import random_images, relative_error
-from slimtorch.nets import nasnet
+from slimtorch.nets import nasnet, pnasnet
 from slimtorch.nets._nasnet_cells import NasNetANormalCell
 
 NETS = {
@@ -258,30 +258,42 @@ def test_set_hparam_refuses_unknown_names():
 
 # -- research/slim's evaluation with moving averages ------------------------------------
 
-EMA_FIXTURE = os.path.join(os.path.dirname(__file__), "golden", "tf_nets", "nasnet_cifar_ema")
+TF_NETS = os.path.join(os.path.dirname(__file__), "golden", "tf_nets")
+# case -> (config, arg_scope, build function), as scripts/make_tf_nasnet_ema_fixture.py built them
+EMA_CASES = {
+    "nasnet_cifar_ema": (nasnet.cifar_config, nasnet.nasnet_cifar_arg_scope,
+                         nasnet.build_nasnet_cifar),
+    "pnasnet_mobile_ema": (pnasnet.mobile_imagenet_config, pnasnet.pnasnet_mobile_arg_scope,
+                           pnasnet.build_pnasnet_mobile),
+}
 
 
-def test_moving_average_names_restore_as_research_slim_evaluates():
+@pytest.mark.parametrize("case", sorted(EMA_CASES))
+def test_moving_average_names_restore_as_research_slim_evaluates(case):
     # A real TF checkpoint (scripts/make_tf_nasnet_ema_fixture.py) with every
     # model variable twice, as <name> and <name>/ExponentialMovingAverage
     # (different values), and the logits of research/slim's eval path:
     # ema.variables_to_restore(slim.get_model_variables()).
-    with safe_open(EMA_FIXTURE + ".logits.safetensors", "np") as f:
+    fixture = os.path.join(TF_NETS, case)
+    config_fn, scope_fn, build_fn = EMA_CASES[case]
+    with safe_open(fixture + ".logits.safetensors", "np") as f:
         meta, expected = f.metadata(), f.get_tensor("logits")
-    config = nasnet.cifar_config()
+    config = config_fn()
     for name, value in json.loads(meta["hparams"]).items():
         config.set_hparam(name, value)
     size, batch = int(meta["image_size"]), int(meta["batch"])
     images = torch.from_numpy(random_images(batch, 3, size, int(meta["seed"])))
-    with slim.Graph(), slim.arg_scope(nasnet.nasnet_cifar_arg_scope()):
-        model = slim.Model(nasnet.build_nasnet_cifar, num_classes=int(meta["num_classes"]),
-                           config=config).eval()
+    with slim.Graph(), slim.arg_scope(scope_fn()):
+        model = slim.Model(build_fn, num_classes=int(meta["num_classes"]), config=config).eval()
         model.build(tuple(images.shape))
-        to_restore = ExponentialMovingAverage(slim.get_model_variables(),
-                                              0.9999).variables_to_restore()
-        report = slim.assign_from_checkpoint_fn(EMA_FIXTURE, to_restore)()
+        model_variables = slim.get_model_variables()
+        to_restore = ExponentialMovingAverage(model_variables, 0.9999).variables_to_restore()
+        report = slim.assign_from_checkpoint_fn(fixture, to_restore)()
         with torch.no_grad():
             logits, _ = model(images)
-    assert "cell_0/beginning_bn/moving_mean/ExponentialMovingAverage" in report.assigned
+    # Every model variable, batch norm's moving statistics included, from its shadow.
+    assert len(report.assigned) == len(model_variables) > 300
+    assert sum(name.endswith("/moving_mean/ExponentialMovingAverage")
+               for name in report.assigned) > 40
     assert all(name.endswith("/ExponentialMovingAverage") for name in report.assigned)
     assert relative_error(logits.numpy(), expected) <= 1e-4

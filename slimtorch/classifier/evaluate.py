@@ -17,7 +17,7 @@ import torch
 from .. import evaluation, metrics
 from ..checkpoint import CheckpointError, latest_checkpoint
 from ..optimization import ExponentialMovingAverage
-from ..variables import get_trainable_variables
+from ..variables import get_model_variables
 from .pipeline import make_loader
 
 __all__ = ["main"]
@@ -43,8 +43,10 @@ def main(flags) -> dict:
     num_batches = flags.max_num_batches or math.ceil(len(dataset) / flags.batch_size)
     variables_to_restore = None
     if flags.moving_average_decay:
+        # research/slim's eval: the averages of every model variable, batch
+        # norm's moving statistics included (train keeps the same set).
         variables_to_restore = lambda: ExponentialMovingAverage(   # noqa: E731
-            get_trainable_variables(), flags.moving_average_decay).variables_to_restore()
+            _floating(get_model_variables()), flags.moving_average_decay).variables_to_restore()
     common = dict(num_evals=num_batches, eval_op=eval_op, metrics=names_to_values,
                   variables_to_restore=variables_to_restore, device=flags.device)
     if flags.eval_interval_secs is not None:
@@ -61,3 +63,7 @@ def main(flags) -> dict:
             raise CheckpointError(f"no checkpoint in {flags.checkpoint_path} (train writes "
                                   "one there; or pass a checkpoint file)")
     return evaluation.evaluate_once(path, flags.eval_dir, loader, **common)
+
+
+def _floating(variables) -> list:
+    return [var for var in variables if var.is_floating_point()]

@@ -125,6 +125,9 @@ def _add_data_flags(parser: argparse.ArgumentParser, split: str, batch_size: int
                             "of their own)")
     group.add_argument("--batch_size", type=_positive_int, default=batch_size,
                        help="images per batch (default: %(default)s)")
+    group.add_argument("--num_frames", type=_positive_int, default=None,
+                       help="video nets (i3d, s3dg): frames of the clip each still image is "
+                            "repeated into (default: 16)")
     group.add_argument("--use_grayscale", action="store_true",
                        help="convert images to grayscale during preprocessing")
     group.add_argument("--num_preprocessing_threads", type=_non_negative_int, default=None,

@@ -93,7 +93,7 @@ def make_loader(flags, is_training: bool, image_size_flag):
     preprocess = get_preprocessing(flags.preprocessing_name or flags.model_name,
                                    is_training=is_training, use_grayscale=flags.use_grayscale)
     dataset = get_dataset(flags.dataset_name, flags.dataset_split_name, flags.dataset_dir,
-                          transform=_Preprocess(preprocess, size),
+                          transform=_Preprocess(preprocess, size, **_clip_kwargs(flags, network_fn)),
                           labels_offset=flags.labels_offset)
     workers = flags.num_preprocessing_threads
     if workers is None:   # worker processes pay off only when items are decoded from files
@@ -106,12 +106,23 @@ def make_loader(flags, is_training: bool, image_size_flag):
     return dataset, loader, network_fn
 
 
-class _Preprocess:
-    """``preprocess(image, size, size)`` as a picklable transform (DataLoader
-    workers pickle the dataset)."""
+def _clip_kwargs(flags, network_fn) -> dict:
+    """``{'num_frames': --num_frames}`` for a video net (its inputs are clips
+    made from the dataset's still images), else nothing."""
+    if network_fn.input_spec.video:
+        return {"num_frames": getattr(flags, "num_frames", None) or 16}
+    if getattr(flags, "num_frames", None):
+        raise ValueError(f"--num_frames is for the video nets (i3d, s3dg); --model_name "
+                         f"{flags.model_name} takes images, so leave it out")
+    return {}
 
-    def __init__(self, preprocess, size: int) -> None:
-        self.preprocess, self.size = preprocess, size
+
+class _Preprocess:
+    """``preprocess(image, size, size, **kwargs)`` as a picklable transform
+    (DataLoader workers pickle the dataset)."""
+
+    def __init__(self, preprocess, size: int, **kwargs) -> None:
+        self.preprocess, self.size, self.kwargs = preprocess, size, kwargs
 
     def __call__(self, image):
-        return self.preprocess(image, self.size, self.size)
+        return self.preprocess(image, self.size, self.size, **self.kwargs)

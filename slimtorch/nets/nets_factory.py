@@ -165,6 +165,9 @@ class NetworkFn(Model):
             the first call checks: a channels-last, wrong-channel, integer or
             float64 batch, or one too small, gets one ``ValueError`` naming
             the net and the fix.
+        default_num_frames: for the video nets (``i3d``, ``s3dg``, whose
+            inputs are clips ``[N, C, T, H, W]``), the clip length of
+            research/slim's tests (64); None for image nets.
         num_classes: as given to :func:`get_network_fn`.
         memory_format: ``torch.channels_last`` by default (see ``slim.Model``):
             the fast layout on CPUs (oneDNN) and GPUs; set it to None before
@@ -185,9 +188,27 @@ class NetworkFn(Model):
         self.default_image_size = getattr(func, "default_image_size", None)
         self.input_channels = getattr(func, "input_channels", None)
         self.min_image_size = getattr(func, "min_image_size", None)
+        self.default_num_frames = getattr(func, "default_num_frames", None)
         self.input_spec = InputSpec(self.input_channels, self.min_image_size,
                                     preprocessing=_preprocessing_hint(name),
-                                    video=hasattr(func, "default_num_frames"))
+                                    video=self.default_num_frames is not None)
+
+    def input_shape(self, batch_size: int = 1, image_size=None, num_frames=None) -> tuple:
+        """The shape of an input batch at ``image_size`` (default: the net's
+        own): ``(N, C, H, W)``, or ``(N, C, T, H, W)`` for a video net with
+        ``num_frames`` (default: :attr:`default_num_frames`).
+
+            >>> get_network_fn('lenet', 10).input_shape(4)
+            (4, 1, 28, 28)
+            >>> get_network_fn('i3d', 400).input_shape(2, num_frames=16)
+            (2, 3, 16, 224, 224)
+        """
+        size = image_size or self.default_image_size
+        if self.default_num_frames is None:
+            if num_frames is not None:
+                raise ValueError(f"{self.name} takes images, not clips: leave num_frames out")
+            return (batch_size, self.input_channels, size, size)
+        return (batch_size, self.input_channels, num_frames or self.default_num_frames, size, size)
 
     def _label(self) -> str:
         return self.name

@@ -28,7 +28,8 @@ from ..graph import GraphKeys, Variable, get_default_graph
 from ..losses.collection import take_named_losses
 from ..model import dry_run
 from ..summaries import histogram, is_recording, scalar
-from ..variables import add_to_collection, get_or_create_global_step, get_trainable_variables
+from ..variables import (add_to_collection, get_model_variables, get_or_create_global_step,
+                         get_trainable_variables)
 from ._ddp_step import wrap_train_step
 from ._runtime import device_type, move_variables
 
@@ -287,7 +288,8 @@ class TrainOp:
             self.scaler = torch.amp.GradScaler(variables[0].device.type)
         if self.moving_average_decay and self.moving_average is None:
             from ..optimization import ExponentialMovingAverage
-            self.moving_average = ExponentialMovingAverage(variables, self.moving_average_decay)
+            self.moving_average = ExponentialMovingAverage(_averaged_variables(variables),
+                                                           self.moving_average_decay)
 
     def _autocast(self, batch):
         if self.mixed_precision is None:
@@ -405,6 +407,14 @@ class TrainOp:
                                        find_unused_parameters=True)
 
 
+def _averaged_variables(trained: list) -> list:
+    """research/slim's moving-average set: the floating-point model variables,
+    plus any trained variable that is not one."""
+    model = [var for var in get_model_variables() if var.is_floating_point()]
+    known = {id(var) for var in model}
+    return model + [var for var in trained if id(var) not in known]
+
+
 def create_train_op(total_loss: Callable, optimizer, global_step=_USE_GLOBAL_STEP,
                     update_ops=None, variables_to_train: Optional[Sequence] = None,
                     clip_gradient_norm: float = 0, summarize_gradients: bool = False,
@@ -448,7 +458,11 @@ def create_train_op(total_loss: Callable, optimizer, global_step=_USE_GLOBAL_STE
         gradient_accumulation_steps: sum the gradients of this many calls
             (each loss divided by it) per update; the global step counts updates.
         moving_average_decay: keep TF's exponential moving averages of the
-            trained variables (saved as ``<name>/ExponentialMovingAverage``).
+            model variables, as research/slim's ``train_image_classifier``
+            (``slim.get_model_variables()``: batch norm's moving statistics
+            too, so an evaluation of the averages restores a consistent net;
+            the trained variables when no model variables exist), saved as
+            ``<name>/ExponentialMovingAverage``.
         on_nonfinite_loss: with ``check_numerics``, on an inf or nan loss:
             ``'raise'`` (TF-Slim's behaviour) a ``FloatingPointError`` naming
             the global step; ``'skip'`` drop that step's update (no backward

@@ -6,7 +6,10 @@
 
 The names and their mapping are research/slim's (``alexnet_v2``,
 ``overfeat`` and the ``mobilenet_v1_075``-style variants have no entry there
-either: pass the preprocessing they need by name).
+either: pass the preprocessing they need by name), plus three research/slim
+lacks: ``nasnet_cifar`` takes CIFAR-Net's (pad, crop, flip, standardize: the
+NASNet paper's CIFAR augmentation), ``i3d`` and ``s3dg`` the Kinetics clip
+preprocessing of :mod:`.video`.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Callable
 
 import torch
 
-from . import cifarnet, inception, lenet, vgg
+from . import cifarnet, inception, lenet, vgg, video
 
 __all__ = ["PreprocessingFn", "get_preprocessing", "preprocessing_fn_map", "preprocessing_names"]
 
@@ -35,7 +38,10 @@ _VGG_STYLE = (
 
 preprocessing_fn_map: dict[str, ModuleType] = {
     "cifarnet": cifarnet,
+    "nasnet_cifar": cifarnet,
     "lenet": lenet,
+    "i3d": video,
+    "s3dg": video,
     **{name: inception for name in _INCEPTION_STYLE},
     **{name: vgg for name in _VGG_STYLE},
 }
@@ -60,8 +66,9 @@ def get_preprocessing(name: str, is_training: bool = False, use_grayscale: bool 
     ``image`` is one ``[channels, height, width]`` tensor (uint8 or float);
     the result is float32 ``[channels, output_height, output_width]``.
     ``kwargs`` go to the module's ``preprocess_image`` (for example
-    ``resize_side_min`` for VGG, ``bbox``/``fast_mode`` for Inception, and
-    ``generator`` for all of them).
+    ``resize_side_min`` for VGG, ``bbox``/``fast_mode`` for Inception,
+    ``num_frames`` for the video nets, and ``generator`` for all of them).
+    The video preprocessing returns a clip ``[channels, frames, height, width]``.
 
     Raises:
       ValueError: ``name`` is not a known preprocessing; the message lists them.
@@ -72,7 +79,7 @@ def get_preprocessing(name: str, is_training: bool = False, use_grayscale: bool 
         >>> get_preprocessing('resnet')
         Traceback (most recent call last):
         ...
-        ValueError: Preprocessing name [resnet] was not recognized; known names: cifarnet, inception, ...
+        ValueError: Preprocessing name [resnet] was not recognized; known names: cifarnet, i3d, ...
     """
     if name not in preprocessing_fn_map:
         raise ValueError(f"Preprocessing name [{name}] was not recognized; known names: "

@@ -24,7 +24,8 @@ from .resize import resize_bilinear_tf1
 from .sampling import randint
 
 __all__ = ["CHANNEL_MEANS", "RESIZE_SIDE_MAX", "RESIZE_SIDE_MIN", "aspect_preserving_size",
-           "mean_image_subtraction", "preprocess_for_eval", "preprocess_for_train", "preprocess_image"]
+           "mean_image_subtraction", "preprocess_for_eval", "preprocess_for_train", "preprocess_image",
+           "resized_crop"]
 
 CHANNEL_MEANS = (123.68, 116.78, 103.94)
 """ImageNet R, G, B means on the 0-255 scale (research/slim's ``_R_MEAN``, ``_G_MEAN``, ``_B_MEAN``)."""
@@ -56,13 +57,24 @@ def mean_image_subtraction(image: torch.Tensor, means=CHANNEL_MEANS) -> torch.Te
     return image - torch.tensor(means, dtype=image.dtype, device=image.device)[:, None, None]
 
 
-def _resized_window(image: torch.Tensor, smallest_side: int, output_height: int, output_width: int,
-                    generator: torch.Generator | None, random: bool) -> torch.Tensor:
-    """Resizes to ``smallest_side`` and keeps an output-sized window (random or central),
-    computing only the window."""
+def resized_crop(image: torch.Tensor, smallest_side: int, output_height: int, output_width: int,
+                 generator: torch.Generator | None = None, random: bool = False,
+                 caller: str = "vgg preprocessing") -> torch.Tensor:
+    """Resizes ``[..., H, W]`` so the shorter side is ``smallest_side`` (TF1
+    bilinear, :func:`aspect_preserving_size`) and keeps an output-sized
+    window, random or central, computing only the window.
+
+        >>> image = torch.arange(32.).reshape(1, 4, 8)      # resized to 2x4, central 2x2
+        >>> resized_crop(image, 2, 2, 2)
+        tensor([[[ 2.,  4.],
+                 [18., 20.]]])
+
+    Raises:
+        ValueError: the window is larger than the resized image (named by ``caller``).
+    """
     new_h, new_w = aspect_preserving_size(image.shape[-2], image.shape[-1], smallest_side)
     if output_height > new_h or output_width > new_w:
-        raise ValueError(f"vgg preprocessing: crop size {output_height}x{output_width} is greater than "
+        raise ValueError(f"{caller}: crop size {output_height}x{output_width} is greater than "
                          f"the resized image {new_h}x{new_w}")
     if random:
         top = randint(0, new_h - output_height + 1, generator)
@@ -92,7 +104,7 @@ def preprocess_for_train(image: torch.Tensor, output_height: int, output_width: 
     """
     image = check_image(image, "vgg preprocess_for_train")
     resize_side = randint(resize_side_min, resize_side_max + 1, generator)
-    image = _resized_window(image, resize_side, output_height, output_width, generator, random=True)
+    image = resized_crop(image, resize_side, output_height, output_width, generator, random=True)
     image = to_float(image)
     return _finish(random_flip_left_right(image, generator), use_grayscale)
 
@@ -106,7 +118,7 @@ def preprocess_for_eval(image: torch.Tensor, output_height: int, output_width: i
         tensor([ 4.3200, 11.2200, 24.0600])
     """
     image = check_image(image, "vgg preprocess_for_eval")
-    image = _resized_window(image, resize_side, output_height, output_width, None, random=False)
+    image = resized_crop(image, resize_side, output_height, output_width)
     return _finish(to_float(image), use_grayscale)
 
 
