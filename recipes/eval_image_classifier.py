@@ -11,6 +11,7 @@ The steps live in ``slimtorch/classifier/evaluate.py``; copy it to change them.
 """
 
 import argparse
+import sys
 import logging
 
 from slimtorch.classifier import evaluate, flags
@@ -18,4 +19,7 @@ from slimtorch.classifier import evaluate, flags
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
     parser = flags.add_eval_flags(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
-    evaluate.main(parser.parse_args())
+    args = parser.parse_args()
+    for note in flags.apply_research_slim_flags(args, "eval"):   # --num_clones=1 and the like
+        print(note, file=sys.stderr)
+    evaluate.main(args)

@@ -14,6 +14,7 @@ optimizer, init_fn, ``slim.learning.train``); copy that file to change them.
 """
 
 import argparse
+import sys
 import logging
 
 from slimtorch.classifier import flags, train
@@ -21,4 +22,7 @@ from slimtorch.classifier import flags, train
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
     parser = flags.add_train_flags(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
-    train.main(parser.parse_args())
+    args = parser.parse_args()
+    for note in flags.apply_research_slim_flags(args, "train"):   # --num_clones=1 and the like
+        print(note, file=sys.stderr)
+    train.main(args)

@@ -31,6 +31,7 @@ from .learning import optimize_loss
 from .model import InputSpec, Model, slim_name_to_state_dict_key, state_dict_key_to_slim_name
 from .regularizers import l1_l2_regularizer, l1_regularizer, l2_regularizer, sum_regularizer
 from .scopes import AUTO_REUSE, VariableScope, get_variable_scope, variable_scope
+from .tools.export import export
 from .variables import (NotBuiltError, add_model_variable, add_to_collection, assert_global_step,
                         assert_or_get_global_step, assign_from_values, assign_from_values_fn,
                         create_global_step, filter_variables, get_collection, get_global_step,
@@ -65,6 +66,8 @@ __all__ = [
     "assign_from_checkpoint", "assign_from_checkpoint_fn",
     # inference
     "fold_batch_norms", "optimize_for_inference",
+    # deployment (research/slim's export_inference_graph + freeze_graph)
+    "export",
     # training (tf_slim has optimize_loss at the top, from its layers)
     "optimize_loss",
     # tf_slim's data modules, at the top as in tf_slim

@@ -7,6 +7,9 @@
     slimtorch convert SRC DST.safetensors       # TF / PyTorch -> slimtorch safetensors
     slimtorch convert vgg16.pth DST --net vgg_16 --torchvision
     slimtorch check vgg_16 PATH                 # matched / missing / unexpected / mis-shaped
+    slimtorch export --model_name=vgg_16 --checkpoint_path=DIR --output_file=vgg16.pt2
+    slimtorch predict --model_name=vgg_16 --checkpoint_path=DIR photo.jpg photos/
+    slimtorch convert-data --dataset_name=folder --dataset_dir=IMAGES --output_dir=SHARDS
 
 Every mistake (a bad flag or value, a missing file, a checkpoint that does
 not fit) is one line on stderr, ``slimtorch <command>: error: <what>; <fix>``,
@@ -25,23 +28,11 @@ import argparse
 import ast
 import difflib
 import logging
+import os
 import re
 import sys
 
 __all__ = ["build_parser", "main"]
-
-# research/slim flags that slimtorch does not take, and what replaces them.
-_TORCHRUN = ("slimtorch runs one process per device instead: launch "
-             "`torchrun --nproc-per-node=N -m slimtorch train ...`")
-_RESEARCH_SLIM_ONLY = {
-    "--num_clones": _TORCHRUN, "--clone_on_cpu": _TORCHRUN, "--worker_replicas": _TORCHRUN,
-    "--num_ps_tasks": _TORCHRUN, "--task": _TORCHRUN, "--sync_replicas": _TORCHRUN,
-    "--replicas_to_aggregate": _TORCHRUN, "--master": _TORCHRUN,
-    "--num_readers": "--num_preprocessing_threads sets the DataLoader's reader processes",
-    "--quantize_delay": "quantization-aware training is not supported",
-    "--quantize": "quantized evaluation is not supported",
-}
-
 
 class _Parser(argparse.ArgumentParser):
     """argparse with slimtorch's mistakes: one line, ``<prog>: error: <what>;
@@ -53,6 +44,18 @@ class _Parser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
         self.commands: dict = {}   # on the top-level parser: name -> command parser
+
+    def parse_known_args(self, args=None, namespace=None):
+        # absl (research/slim's flags) reads -name as --name; argparse would
+        # take it for one-letter options. Only this parser's own flags are
+        # rewritten, and nothing after "--".
+        args = list(sys.argv[1:] if args is None else args)
+        end = args.index("--") if "--" in args else len(args)
+        for i, arg in enumerate(args[:end]):
+            single = re.fullmatch(r"-([A-Za-z]\w+)(=.*)?", arg, re.S)
+            if single and f"--{single.group(1)}" in self._option_string_actions:
+                args[i] = "-" + arg
+        return super().parse_known_args(args, namespace)
 
     def parse_args(self, args=None, namespace=None):
         # argparse reports a command's unknown flags from the top-level parser;
@@ -103,6 +106,8 @@ class _Parser(argparse.ArgumentParser):
             kind = {"int": "a whole number", "float": "a number"}.get(invalid.group(1),
                                                                       f"a valid {invalid.group(1)}")
             problem = f"must be {kind}, not {invalid.group(2)}"
+        if problem.startswith("must be true or false"):   # an absl boolean flag
+            return f"{flag} {problem}; write {flag}, --no{flag[2:]} or {flag}=false"
         if problem.startswith("must be "):   # the flags' own type= functions
             default = self.get_default(_dest(flag))
             fix = f"e.g. {flag}={default}" if isinstance(default, (int, float)) and \
@@ -119,8 +124,9 @@ class _Parser(argparse.ArgumentParser):
                 f"flags are written --name=value (`{self.prog} --help` lists them)"
             return f"unexpected argument {first!r}; {fix}"
         name = first.split("=")[0]
-        if name in _RESEARCH_SLIM_ONLY:
-            return f"{name} is research/slim's and not a slimtorch flag; {_RESEARCH_SLIM_ONLY[name]}"
+        other = _other_commands_flag(name, self.prog.split()[-1])
+        if other:
+            return other
         known = sorted(set(re.findall(r"--[\w-]+", self.format_usage())))
         close = _close_flag(name, known)
         fix = f"did you mean {close[0]}?" if close else f"`{self.prog} --help` lists the flags"
@@ -146,6 +152,31 @@ def _close_flag(name: str, known: list) -> list:
     if len(holding) == 1:
         return holding
     return difflib.get_close_matches(name, holding or known, n=1, cutoff=0.5 if holding else 0.6)
+
+
+def _other_commands_flag(name: str, command: str):
+    """What to say about another research/slim script's deployment flag
+    (``--num_clones`` given to eval), or None."""
+    from .classifier.flags import DEPLOYMENT_FLAGS
+    flag = name[2:]
+    if flag in DEPLOYMENT_FLAGS.get(command, ()):
+        return None
+    for other, names in DEPLOYMENT_FLAGS.items():
+        if flag in names or (flag.startswith("no") and flag[2:] in names):   # absl's --noflag
+            return (f"{name} is a flag of research/slim's {other}_image_classifier.py "
+                    f"(`slimtorch {other}`), not of {command}; drop it")
+    return None
+
+
+def _research_slim_flags(args) -> None:
+    """One line on stderr per research/slim deployment flag given, saying what
+    replaces it (from torchrun's first process only); ValueError for a value
+    this run cannot honour."""
+    from .classifier.flags import apply_research_slim_flags
+    notes = apply_research_slim_flags(args, args.command)
+    if os.environ.get("RANK", "0") == "0":
+        for note in notes:
+            print(f"slimtorch {args.command}: note: {note}", file=sys.stderr)
 
 
 def _unquote(text: str) -> str:
@@ -213,6 +244,7 @@ def _finished_step(train_dir: str):
 
 def _train(args) -> int:
     from .classifier import train
+    _research_slim_flags(args)
     done = _finished_step(args.train_dir)
     loss = train.main(args)
     if done is not None and done >= args.max_number_of_steps:
@@ -226,14 +258,31 @@ def _train(args) -> int:
 
 def _eval(args) -> int:
     from .classifier import evaluate
+    _research_slim_flags(args)
     evaluate.main(args)   # prints eval/<name>: value itself
     return 0
+
+
+def _export(args) -> int:
+    from .classifier import export
+    return export.main(args)
+
+
+def _predict(args) -> int:
+    from .classifier import predict
+    return predict.main(args)
+
+
+def _convert_data(args) -> int:
+    from .classifier import convert_data
+    return convert_data.main(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``slimtorch`` parser; its mistakes exit with status 1 after one
     line on stderr (see :func:`main`)."""
-    from .classifier.flags import add_eval_flags, add_train_flags
+    from .classifier.flags import (add_convert_data_flags, add_eval_flags, add_export_flags,
+                                   add_predict_flags, add_train_flags)
 
     parser = _Parser(prog="slimtorch", description="TF-Slim on PyTorch.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -250,6 +299,28 @@ def build_parser() -> argparse.ArgumentParser:
         description="Accuracy and recall@5 of a checkpoint on a dataset split.")
     add_eval_flags(evaluate)
     evaluate.set_defaults(run=_eval)
+
+    export = commands.add_parser(
+        "export", help="export a net for deployment (research/slim's export_inference_graph)",
+        description="A zoo net, with a checkpoint's weights baked in, as a torch.export "
+                    "program (pt2), an ONNX model or TorchScript.")
+    add_export_flags(export)
+    export.set_defaults(run=_export)
+
+    predict = commands.add_parser(
+        "predict", help="classify image files with a checkpoint",
+        description="The top-k classes of each image (files or directories), with the "
+                    "net's evaluation preprocessing.")
+    add_predict_flags(predict)
+    predict.set_defaults(run=_predict)
+
+    convert_data = commands.add_parser(
+        "convert-data", help="write TFRecord shards of your images (research/slim's "
+                             "download_and_convert_data, without downloads)",
+        description="Class-per-folder images (or local MNIST / CIFAR-10 files) as "
+                    "research/slim TFRecord shards and labels.txt.")
+    add_convert_data_flags(convert_data)
+    convert_data.set_defaults(run=_convert_data)
 
     inspect = commands.add_parser("inspect", help="list a checkpoint's tensors")
     inspect.add_argument("path", help="checkpoint file, prefix (model.ckpt-1000) or directory")
@@ -289,7 +360,7 @@ def main(argv=None) -> int:
     # learning.Interrupted (a SystemExit: Ctrl-C / SIGTERM after saving) is
     # not caught: it ends the program with 130 / 143 and no traceback.
     mistakes = (CheckpointError, TrainDirLockedError, ValueError, OSError)
-    if args.command in ("train", "eval"):
+    if args.command in ("train", "eval", "export", "predict", "convert-data"):
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.run(args)

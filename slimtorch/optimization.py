@@ -3,7 +3,8 @@
 
 * :func:`learning_rate_schedule` is ``_configure_learning_rate``: a function
   ``global_step -> learning rate`` ('exponential', 'fixed', 'polynomial'),
-  built on TF's :func:`exponential_decay` and :func:`polynomial_decay`.
+  built on TF's :func:`exponential_decay` and :func:`polynomial_decay`, with
+  research/slim's linear warm-up (``--warmup_epochs``).
 * :func:`make_optimizer` is ``_configure_optimizer``: 'sgd', 'momentum',
   'rmsprop', 'adam', 'adagrad', 'adadelta', 'ftrl' with research/slim's flag
   defaults (``--opt_epsilon=1.0`` included). Where ``torch.optim`` computes
@@ -104,7 +105,8 @@ def learning_rate_schedule(kind: str = "exponential", learning_rate: float = 0.0
                            learning_rate_decay_factor: float = 0.94,
                            end_learning_rate: float = 0.0001,
                            staircase: bool = True, power: float = 1.0,
-                           cycle: bool = False) -> Callable[[int], float]:
+                           cycle: bool = False, warmup_epochs: float = 0.0,
+                           replicas_to_aggregate: int = 1) -> Callable[[int], float]:
     """research/slim's ``_configure_learning_rate`` as ``global_step -> lr``.
 
     Evaluate it at the global step *before* the update, as TF's graph reads
@@ -117,7 +119,8 @@ def learning_rate_schedule(kind: str = "exponential", learning_rate: float = 0.0
             ``end_learning_rate``).
         learning_rate: the initial learning rate (``--learning_rate``).
         decay_steps: steps per decay; if None, research/slim's
-            ``int(num_samples / batch_size * num_epochs_per_decay)``.
+            ``int(steps_per_epoch * num_epochs_per_decay)`` with
+            ``steps_per_epoch = num_samples / batch_size / replicas_to_aggregate``.
         num_epochs_per_decay: ``--num_epochs_per_decay``.
         batch_size: samples per optimizer step, all replicas together.
         num_samples: samples per epoch (``dataset.num_samples``).
@@ -126,25 +129,62 @@ def learning_rate_schedule(kind: str = "exponential", learning_rate: float = 0.0
         staircase: exponential decay in whole periods (research/slim: True).
         power: polynomial power (research/slim: 1.0).
         cycle: polynomial cycling (research/slim: False).
+        warmup_epochs: ``--warmup_epochs``: the rate is at most
+            ``learning_rate * step / (steps_per_epoch * warmup_epochs)``, a
+            line from 0 (the first update's rate) that meets the decay after
+            ``warmup_epochs`` epochs; ``steps_per_epoch`` is
+            ``num_samples / batch_size`` (not rounded). 0: no warm-up.
+        replicas_to_aggregate: research/slim's ``--replicas_to_aggregate``
+            under ``--sync_replicas``: each step takes this many replicas'
+            batches, so ``steps_per_epoch`` is divided by it.
 
     Raises:
-        ValueError: unknown ``kind``, or no way to compute a positive ``decay_steps``.
+        ValueError: unknown ``kind``, or no way to compute a positive
+            ``decay_steps`` (or ``steps_per_epoch`` for a warm-up).
 
         >>> lr = learning_rate_schedule('polynomial', 0.1, num_samples=1000, batch_size=100,
         ...                             num_epochs_per_decay=1.0, end_learning_rate=0.0)
         >>> lr.params['decay_steps'], lr(5), lr(50)
         (10, 0.05, 0.0)
+
+    A warm-up over 2 epochs of 10 steps, then the fixed rate:
+
+        >>> lr = learning_rate_schedule('fixed', 0.1, num_samples=1000, batch_size=100,
+        ...                             warmup_epochs=2)
+        >>> [round(lr(step), 10) for step in (0, 1, 10, 20, 30)]
+        [0.0, 0.005, 0.05, 0.1, 0.1]
     """
-    if kind == "fixed":
-        return _Schedule(kind, lambda step: learning_rate, learning_rate=learning_rate)
-    if kind not in ("exponential", "polynomial"):
+    if kind not in ("exponential", "fixed", "polynomial"):
         raise ValueError(f"learning_rate_decay_type [{kind}] was not recognized "
                          "(expected 'exponential', 'fixed' or 'polynomial')")
+    # research/slim's steps_per_epoch: a float, divided (not rounded) under sync replicas.
+    steps_per_epoch = num_samples / batch_size / replicas_to_aggregate \
+        if batch_size and num_samples else None
+    schedule = _decay_schedule(kind, learning_rate, decay_steps, num_epochs_per_decay,
+                               steps_per_epoch, learning_rate_decay_factor, end_learning_rate,
+                               staircase, power, cycle)
+    if not warmup_epochs:
+        return schedule
+    if not steps_per_epoch:
+        raise ValueError("a warm-up needs num_samples and batch_size (warmup_epochs counts "
+                         "epochs)")
+    warmup_steps = steps_per_epoch * warmup_epochs
+    # research/slim: tf.minimum(learning_rate * global_step / warmup_steps, decayed rate).
+    return _Schedule(kind, lambda step: min(learning_rate * step / warmup_steps, schedule(step)),
+                     **schedule.params, warmup_epochs=warmup_epochs,
+                     steps_per_epoch=steps_per_epoch)
+
+
+def _decay_schedule(kind, learning_rate, decay_steps, num_epochs_per_decay, steps_per_epoch,
+                    learning_rate_decay_factor, end_learning_rate, staircase, power,
+                    cycle) -> _Schedule:
+    if kind == "fixed":
+        return _Schedule(kind, lambda step: learning_rate, learning_rate=learning_rate)
     if decay_steps is None:
-        if not batch_size or not num_samples:
+        if not steps_per_epoch:
             raise ValueError(f"{kind} decay needs decay_steps, or num_samples and batch_size")
         # research/slim's exact expression (the order of operations matters for rounding).
-        decay_steps = int(num_samples / batch_size * num_epochs_per_decay)
+        decay_steps = int(steps_per_epoch * num_epochs_per_decay)
     if decay_steps <= 0:
         raise ValueError(f"decay_steps must be > 0, got {decay_steps} (fewer samples per decay "
                          "period than one batch?)")

@@ -53,3 +53,16 @@ def test_convert_tf_checkpoint_then_restore(tmp_path):
         network_fn.build((1, 3, 224, 224), device="meta").materialize("cpu")
         slim.assign_from_checkpoint(converted, network_fn)
         assert relative_error(run(network_fn, meta), logits) <= 1e-4
+
+
+def test_a_model_built_in_another_graph_restores_with_its_own_layouts():
+    # The TF layouts come from the model's records, not from whichever graph is
+    # the default when restoring (here not the one that built the net).
+    meta, logits = expected()
+    with slim.Graph():
+        network_fn = nets_factory.get_network_fn(meta["net"], int(meta["num_classes"]))
+        network_fn.build((1, 3, 224, 224), device="meta").materialize("cpu")
+    with slim.Graph():
+        report = slim.assign_from_checkpoint(FIXTURE, network_fn)
+    assert len(report.assigned) == 137
+    assert relative_error(run(network_fn, meta), logits) <= 1e-4

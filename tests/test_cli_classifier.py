@@ -197,3 +197,18 @@ def test_moving_averages_cover_batch_norm_statistics(tmp_path, capsys):
     assert cli.main(["eval", f"--checkpoint_path={train_dir}", *small, "--eval_image_size=32",
                      f"--eval_dir={tmp_path / 'eval'}", "--max_num_batches=1", *EVAL_FAST]) == 0
     assert "eval/Accuracy: " in capsys.readouterr().out
+
+
+def test_relative_train_dir_is_found_by_eval(tmp_path, monkeypatch, capsys):
+    # The state file names checkpoints relative to train_dir, not to the
+    # working directory, so eval finds them from the same relative path.
+    monkeypatch.chdir(tmp_path)
+    slim.reset_default_graph()
+    assert cli.main(["train", "--train_dir=rel", "--max_number_of_steps=2", *FAST]) == 0
+    with open(os.path.join("rel", "checkpoint")) as f:
+        assert 'model_checkpoint_path: "model.ckpt-2.safetensors"' in f.read()
+    assert latest_checkpoint("rel") == os.path.join("rel", "model.ckpt-2.safetensors")
+    slim.reset_default_graph()
+    assert cli.main(["eval", "--checkpoint_path=rel", "--eval_dir=rel_eval", "--max_num_batches=1",
+                     *EVAL_FAST]) == 0
+    assert "eval/Accuracy: " in capsys.readouterr().out

@@ -52,8 +52,8 @@ def _one_line(capsys, argv) -> str:
     (["train", "--model_name"],
      "slimtorch train: error: --model_name needs a value; write --model_name=VALUE"),
     (["train", "--use_grayscale=yes"],
-     "slimtorch train: error: --use_grayscale is a switch and takes no value; write just "
-     "--use_grayscale"),
+     "slimtorch train: error: --use_grayscale must be true or false, not 'yes'; write "
+     "--use_grayscale, --nouse_grayscale or --use_grayscale=false"),
     (["train", "--save_summaries_steps=-10"],
      "slimtorch train: error: --save_summaries_steps must be a whole number, 0 or more, not "
      "'-10'; e.g. --save_summaries_steps=50"),
@@ -62,9 +62,9 @@ def _one_line(capsys, argv) -> str:
     (["eval", "--train-dir=/tmp/x"],
      "slimtorch eval: error: unknown flag --train-dir; `slimtorch eval --help` lists the flags"),
     (["train", "--num_clones=2"],
-     "slimtorch train: error: --num_clones is research/slim's and not a slimtorch flag; "
-     "slimtorch runs one process per device instead: launch `torchrun --nproc-per-node=N -m "
-     "slimtorch train ...`"),
+     "slimtorch train: error: --num_clones=2 asks for 2 clones per machine, but this run has 1 "
+     "process here; slimtorch runs one process per clone: launch `torchrun --nproc-per-node=2 "
+     "-m slimtorch train ...` (same flags)"),
     (["train", "--max_number=5"],   # no abbreviations, as with research/slim's absl flags
      "slimtorch train: error: unknown flag --max_number; did you mean --max_number_of_steps?"),
     (["train", "lenet"],
@@ -76,8 +76,8 @@ def _one_line(capsys, argv) -> str:
     (["convert", "a", "b", "--num-classes=ten"],
      "slimtorch convert: error: --num-classes must be a whole number, not 'ten'; "
      "see `slimtorch convert --help`"),
-    ([], "slimtorch: error: no command given; the commands are train, eval, inspect, convert, "
-         "check (`slimtorch --help` describes them)"),
+    ([], "slimtorch: error: no command given; the commands are train, eval, export, predict, "
+         "convert-data, inspect, convert, check (`slimtorch --help` describes them)"),
     (["trian"], "slimtorch: error: unknown command 'trian'; did you mean train?"),
 ])
 def test_flag_mistakes(argv, line, capsys):
@@ -129,7 +129,7 @@ def test_unknown_name_without_a_close_match_lists_the_names():
     with pytest.raises(ValueError) as info:
         check_names(flags)
     assert str(info.value) == ("unknown dataset 'pets'; --dataset_name takes one of cifar10, "
-                               "digits, flowers, folder, imagenet, mnist, synthetic")
+                               "digits, flowers, folder, imagenet, mnist, synthetic, tfrecord")
 
 
 def test_dataset_dir_for_the_embedded_digits_warns(tmp_path, capsys, caplog):

@@ -106,7 +106,7 @@ def test_unknown_net_name():
 def test_unknown_dataset():
     assert _message(ValueError, lambda: slim.data.get_dataset("imagenet2012", "train")) == (
         "unknown dataset 'imagenet2012'; known datasets: digits, mnist, cifar10, flowers, "
-        "imagenet, folder, synthetic")
+        "imagenet, folder, synthetic, tfrecord")
 
 
 def test_mismatched_metric_shapes():

@@ -184,7 +184,7 @@ class CheckpointManager:
                 save_checkpoint(companion, trainer_state, global_step, trainer_metadata)
             save_checkpoint(path, tensors, global_step, metadata)
             kept = [p for p in self._kept if p != path] + [path]
-            update_checkpoint_state(self.directory, path, kept)
+            _write_state(self.directory, path, kept)
         except BaseException:
             if path not in self._kept:
                 self._remove(path, companion)
@@ -206,7 +206,7 @@ class CheckpointManager:
         for oldest in dropped:
             if not self._preserve(oldest):
                 self._remove(trainer_state_path(oldest), oldest)
-        update_checkpoint_state(self.directory, self._kept[-1], self._kept)
+        _write_state(self.directory, self._kept[-1], self._kept)
 
     def _preserve(self, path: str) -> bool:
         if self.keep_every_s is None:
@@ -225,3 +225,10 @@ class CheckpointManager:
         for path in paths:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(path)
+
+
+def _write_state(directory: str, latest: str, kept: list) -> None:
+    """The state file naming ``latest`` and ``kept``. They are paths under
+    ``directory`` as the caller spelled it (relative to the working directory
+    when ``directory`` is); the file stores them relative to ``directory``."""
+    update_checkpoint_state(directory, os.path.abspath(latest), [os.path.abspath(p) for p in kept])

@@ -75,10 +75,23 @@ def _pairs(var_list, caller: str = "assign_from_checkpoint") -> list:
     return pairs
 
 
-def _layout_of(var):
+def _layout_of(var, model_layouts: Mapping):
+    """The TF <-> torch layout of ``var``: from the model being restored
+    (whatever graph built it), else from the default graph's record."""
+    if id(var) in model_layouts:
+        return model_layouts[id(var)]
     name = getattr(var, "name", None)
     record = get_default_graph().record(name) if isinstance(name, str) else None
     return record.layout if record is not None and record.tensor is var else IDENTITY
+
+
+def _model_layouts(var_list) -> dict:
+    """``{id(tensor): layout}`` of a ``slim.Model``'s variables (its records
+    outlive the graph it was built in); empty for anything else."""
+    records = getattr(var_list, "records", None)
+    if not isinstance(var_list, torch.nn.Module) or not callable(records):
+        return {}
+    return {id(record.tensor): record.layout for record in records()}
 
 
 def checkpoint_key(reader, name: str) -> Optional[str]:
@@ -142,6 +155,7 @@ def assign_from_checkpoint(model_path, var_list, ignore_missing_vars: bool = Fal
         ValueError: ``var_list`` is empty, or no model is built yet.
     """
     pairs = _pairs(var_list)
+    model_layouts = _model_layouts(var_list)
     reader = load_checkpoint(model_path)
     try:
         shapes = reader.get_variable_to_shape_map()
@@ -151,7 +165,7 @@ def assign_from_checkpoint(model_path, var_list, ignore_missing_vars: bool = Fal
             if key is None:
                 missing.append(name)
                 continue
-            layout = _layout_of(var) if reader.layout == "tf" else IDENTITY
+            layout = _layout_of(var, model_layouts) if reader.layout == "tf" else IDENTITY
             file_shape = list(shapes[key])
             if model_shape(file_shape, layout) == list(var.shape):
                 plan.append((name, key, var, layout, False))

@@ -5,6 +5,16 @@ Accuracy and recall@5 of ``--model_name`` on a dataset split, restored from
 as ``eval/Accuracy: ...`` and written as summaries into ``--eval_dir`` at
 the checkpoint's global step. With ``--eval_interval_secs`` it keeps
 evaluating each new checkpoint of the directory while training runs.
+
+Each evaluated checkpoint also gets a report (:mod:`.report`): the
+confusion matrix and per-class precision / recall / support, printed for
+at most 20 classes and always written into ``--eval_dir`` as
+``confusion_matrix-<step>.csv`` and ``per_class-<step>.csv`` (named by the
+global step, so the reports of a ``--eval_interval_secs`` run sit side by
+side), the matrix as the image summary ``eval/ConfusionMatrix/image``, and
+with ``--predictions_file`` each image's label, prediction and
+probabilities (replaced by each evaluation, unless the path contains
+``{global_step}``).
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from ..checkpoint import CheckpointError, latest_checkpoint
 from ..optimization import ExponentialMovingAverage
 from ..variables import get_model_variables
 from .pipeline import make_loader
+from .report import EvalReport, class_names
 
 __all__ = ["main"]
 
@@ -34,11 +45,17 @@ def main(flags) -> dict:
         "eval/Recall_5": metrics.streaming_recall_at_k(k=min(5, num_classes)),
     })
 
+    _check_predictions_file(flags.predictions_file)
+    report = EvalReport(num_classes, class_names(dataset, num_classes, flags.labels_offset),
+                        flags.eval_dir, flags.predictions_file)
+
     def eval_op(batch):
         images, labels = batch
         logits, _ = network_fn(images)
-        names_to_updates["eval/Accuracy"](logits.argmax(1), labels)
+        predictions = logits.argmax(1)
+        names_to_updates["eval/Accuracy"](predictions, labels)
         names_to_updates["eval/Recall_5"](logits, labels)
+        report.update(logits, predictions, labels)
 
     num_batches = flags.max_num_batches or math.ceil(len(dataset) / flags.batch_size)
     variables_to_restore = None
@@ -48,21 +65,39 @@ def main(flags) -> dict:
         variables_to_restore = lambda: ExponentialMovingAverage(   # noqa: E731
             _floating(get_model_variables()), flags.moving_average_decay).variables_to_restore()
     common = dict(num_evals=num_batches, eval_op=eval_op, metrics=names_to_values,
-                  variables_to_restore=variables_to_restore, device=flags.device)
-    if flags.eval_interval_secs is not None:
-        if not os.path.isdir(flags.checkpoint_path):
-            raise ValueError(f"--eval_interval_secs needs --checkpoint_path to be a directory; "
-                             f"{flags.checkpoint_path} is not")
-        return evaluation.evaluation_loop(flags.checkpoint_path, flags.eval_dir, loader,
-                                          eval_interval_secs=flags.eval_interval_secs,
-                                          timeout=flags.eval_timeout_secs, **common)
-    path = flags.checkpoint_path
+                  variables_to_restore=variables_to_restore, device=flags.device,
+                  hooks=report.hooks())
+    try:
+        if flags.eval_interval_secs is not None:
+            if not os.path.isdir(flags.checkpoint_path):
+                raise ValueError(f"--eval_interval_secs needs --checkpoint_path to be a "
+                                 f"directory; {flags.checkpoint_path} is not")
+            return evaluation.evaluation_loop(flags.checkpoint_path, flags.eval_dir, loader,
+                                              eval_interval_secs=flags.eval_interval_secs,
+                                              timeout=flags.eval_timeout_secs, **common)
+        path = flags.checkpoint_path
+        if os.path.isdir(path):
+            path = latest_checkpoint(path)
+            if path is None:
+                raise CheckpointError(f"no checkpoint in {flags.checkpoint_path} (train writes "
+                                      "one there; or pass a checkpoint file)")
+        return evaluation.evaluate_once(path, flags.eval_dir, loader, **common)
+    finally:
+        report.close()
+
+
+def _check_predictions_file(path) -> None:
+    """Fails before evaluating when ``--predictions_file`` cannot be written."""
+    if path is None:
+        return
     if os.path.isdir(path):
-        path = latest_checkpoint(path)
-        if path is None:
-            raise CheckpointError(f"no checkpoint in {flags.checkpoint_path} (train writes "
-                                  "one there; or pass a checkpoint file)")
-    return evaluation.evaluate_once(path, flags.eval_dir, loader, **common)
+        raise ValueError(f"--predictions_file {path} is a directory; give a file path, such "
+                         f"as {os.path.join(path, 'predictions.csv')}")
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)   # an OSError names the directory
+    if not os.access(parent, os.W_OK):
+        raise ValueError(f"--predictions_file {path}: directory {parent} is not writable; "
+                         "choose another path")
 
 
 def _floating(variables) -> list:

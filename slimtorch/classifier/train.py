@@ -2,9 +2,9 @@
 
 The same steps, in the same order: dataset and preprocessing, the network
 from ``nets_factory``, softmax cross entropy (plus 0.4 × the auxiliary
-head's, for Inception), research/slim's learning-rate schedule and
-optimizer, fine-tuning from ``--checkpoint_path`` minus
-``--checkpoint_exclude_scopes`` on the first run only, and
+head's, for Inception), research/slim's learning-rate schedule (with its
+``--warmup_epochs`` linear warm-up) and optimizer, fine-tuning from
+``--checkpoint_path`` minus ``--checkpoint_exclude_scopes`` on the first run only, and
 ``slim.learning.train`` into ``--train_dir`` (resumed if it holds a
 checkpoint).
 """
@@ -22,7 +22,8 @@ from ..checkpoint import (CheckpointError, assign_from_checkpoint, latest_checkp
 from ..variables import get_model_variables
 from .pipeline import make_loader
 
-__all__ = ["check_checkpoint_path", "get_init_fn", "main", "optimizer_options"]
+__all__ = ["check_checkpoint_path", "get_init_fn", "main", "optimizer_options",
+           "replicas_to_aggregate"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,15 @@ def optimizer_options(flags) -> dict:
                         epsilon=flags.opt_epsilon),
         "sgd": {},
     }[flags.optimizer]
+
+
+def replicas_to_aggregate(flags) -> int:
+    """research/slim divides an epoch's steps by ``--replicas_to_aggregate``
+    under ``--sync_replicas`` only (each step then takes that many
+    replicas' batches); 1 otherwise."""
+    if getattr(flags, "sync_replicas", None) and getattr(flags, "replicas_to_aggregate", None):
+        return flags.replicas_to_aggregate
+    return 1
 
 
 def get_init_fn(flags):
@@ -120,7 +130,9 @@ def main(flags) -> float:
         flags.learning_rate_decay_type, flags.learning_rate,
         num_epochs_per_decay=flags.num_epochs_per_decay, batch_size=flags.batch_size,
         num_samples=len(dataset), learning_rate_decay_factor=flags.learning_rate_decay_factor,
-        end_learning_rate=flags.end_learning_rate)
+        end_learning_rate=flags.end_learning_rate,
+        warmup_epochs=getattr(flags, "warmup_epochs", 0.0),
+        replicas_to_aggregate=replicas_to_aggregate(flags))
     options = optimizer_options(flags)
     train_op = learning.create_train_op(
         total_loss,

@@ -16,6 +16,10 @@ on ``torch.utils.data``.
 * :func:`research_slim_dataset`, :func:`read_label_file`: research/slim's
   flowers / cifar10 / mnist / imagenet conversions.
 * :class:`TFRecordError`: what every corrupt record or proto raises.
+* :func:`tfrecord_directory_dataset`: any directory of research/slim-style
+  shards + ``labels.txt`` (``--dataset_name=tfrecord``).
+* :mod:`.convert`: research/slim's ``download_and_convert_data`` without
+  downloads (your class-per-folder images, local MNIST / CIFAR-10).
 
 TF-Slim's data-provider layer (``slim.dataset``, ``slim.tfexample_decoder``,
 ...), eager and on ``torch.utils.data``, for research/slim dataset files:
@@ -41,6 +45,8 @@ from .research_slim import ResearchSlimSplit, read_label_file, research_slim_dat
 from .shards import expand_file_pattern, sharded_file_names
 from .tfrecord import iter_tfrecord, read_record_at, scan_record_offsets, write_tfrecord
 from .tfrecord_dataset import TFRecordImageDataset
+from .tfrecord_directory import tfrecord_directory_dataset
+from . import convert
 
 __all__ = [
     "CIFAR10Dataset", "DATASET_NAMES", "DigitsDataset", "ImageFolderDataset", "MNISTDataset",
@@ -48,7 +54,8 @@ __all__ = [
     "ResearchSlimSplit", "TFRecordError", "TFRecordImageDataset", "decode_example",
     "decode_image_bytes", "encode_example", "expand_file_pattern", "iter_tfrecord",
     "read_label_file", "read_record_at", "research_slim_dataset", "scan_record_offsets",
-    "sharded_file_names", "write_label_file", "write_tfrecord",
+    "sharded_file_names", "write_label_file", "write_tfrecord", "tfrecord_directory_dataset",
+    "convert",
     "OutOfRangeError", "data_decoder", "data_provider", "dataset", "dataset_data_provider",
     "dataset_utils", "parallel_reader", "parsing", "prefetch_queue", "tfexample_decoder",
 ]

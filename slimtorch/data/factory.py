@@ -12,6 +12,8 @@ name           what ``dataset_dir`` holds
 ``imagenet``   research/slim's ``train-*`` / ``validation-*`` TFRecords
 ``folder``     ``<dataset_dir>/<split>/<class>/<image>`` (ImageFolder)
 ``synthetic``  nothing: random 3×224×224 images, 1,000 classes
+``tfrecord``   research/slim-style shards + ``labels.txt`` (as
+               ``slimtorch convert-data`` writes; see tfrecord_directory)
 =============  ==========================================================
 
     >>> data = get_dataset('digits', 'test')
@@ -28,11 +30,13 @@ from typing import Callable, Optional
 from .digits import DigitsDataset
 from .local import CIFAR10Dataset, ImageFolderDataset, MNISTDataset, SyntheticDataset
 from .research_slim import research_slim_dataset
+from .tfrecord_directory import tfrecord_directory_dataset
 
 __all__ = ["DATASET_NAMES", "get_dataset"]
 
-DATASET_NAMES = ("digits", "mnist", "cifar10", "flowers", "imagenet", "folder", "synthetic")
-_NEEDS_DIR = ("mnist", "cifar10", "flowers", "imagenet", "folder")
+DATASET_NAMES = ("digits", "mnist", "cifar10", "flowers", "imagenet", "folder", "synthetic",
+                 "tfrecord")
+_NEEDS_DIR = ("mnist", "cifar10", "flowers", "imagenet", "folder", "tfrecord")
 
 
 def get_dataset(name: str, split_name: str, dataset_dir: Optional[str] = None,
@@ -64,6 +68,9 @@ def get_dataset(name: str, split_name: str, dataset_dir: Optional[str] = None,
         return SyntheticDataset(transform=transform, seed=0 if split_name == "train" else 1)
     if name == "folder":
         return ImageFolderDataset(os.path.join(dataset_dir, split_name), transform)
+    if name == "tfrecord":
+        split = tfrecord_directory_dataset(dataset_dir, split_name, file_pattern)
+        return split.dataset(labels_offset=labels_offset, transform=transform)
     if name in ("mnist", "cifar10") and not file_pattern and not _has_tfrecords(
             research_slim_dataset(name, split_name, dataset_dir).file_pattern):
         local = MNISTDataset if name == "mnist" else CIFAR10Dataset

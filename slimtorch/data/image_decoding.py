@@ -29,6 +29,7 @@ Differences from TF-Slim, on purpose:
 
 from __future__ import annotations
 
+import io
 import warnings
 
 import torch
@@ -54,6 +55,22 @@ def _decode(data: torch.Tensor, channels: int) -> torch.Tensor:
         return decode_image(data, mode=getattr(ImageReadMode, _MODES[channels]))
 
 
+def _decode_bmp(encoded, channels: int) -> torch.Tensor:
+    """BMP through Pillow (a torchvision dependency): torchvision has no BMP
+    decoder, and image folders hold BMP files."""
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    mode = {1: "L", 4: "RGBA"}.get(channels, "RGB")
+    try:
+        with Image.open(io.BytesIO(bytes(encoded))) as image:
+            pixels = np.asarray(image.convert(mode if channels else image.mode))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise RuntimeError(f"not a valid BMP file ({error})") from None
+    tensor = torch.from_numpy(pixels.copy())
+    return tensor.unsqueeze(0) if tensor.dim() == 2 else tensor.permute(2, 0, 1).contiguous()
+
+
 def _as_text(image_format) -> str:
     if isinstance(image_format, (bytes, bytearray)):
         return image_format.decode("utf-8", "replace")
@@ -62,7 +79,7 @@ def _as_text(image_format) -> str:
 
 def decode_image_bytes(encoded, image_format=b"", channels: int = 3,
                        shape=None) -> torch.Tensor:
-    """Decode one encoded image (PNG, JPEG, GIF, WebP or ``raw``) to uint8 CHW.
+    """Decode one encoded image (PNG, JPEG, GIF, WebP, BMP or ``raw``) to uint8 CHW.
 
     ``image_format`` matters only when it is ``raw``/``RAW``: the bytes are then
     a HWC uint8 array and ``shape`` (``[height, width, channels]``) is
@@ -90,7 +107,8 @@ def decode_image_bytes(encoded, image_format=b"", channels: int = 3,
                                 f"{list(shape)} needs {shape[0] * shape[1] * shape[2]}")
         return data.reshape(shape).permute(2, 0, 1).contiguous()
     try:
-        image = _decode(data, channels)
+        image = _decode_bmp(encoded, channels) if bytes(encoded[:2]) == b"BM" else \
+            _decode(data, channels)
     except RuntimeError as error:
         raise TFRecordError(f"could not decode the image bytes "
                             f"(format {_as_text(image_format)!r}): {error}") from None

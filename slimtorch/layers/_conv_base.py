@@ -39,11 +39,18 @@ def channels_last_format(data_format, scope: str, dims: Optional[int] = None) ->
 
 
 def as_tuple(value, n: int, what: str, scope: str, minimum: int = 1) -> tuple[int, ...]:
-    """``3`` -> ``(3,) * n``; a sequence of ``n`` ints -> a tuple; checks ``>= minimum``."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        values = (value,) * n
-    elif (isinstance(value, Sequence) and len(value) == n
-          and all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+    """``3`` -> ``(3,) * n``; a sequence of ``n`` ints -> a tuple; checks ``>= minimum``.
+
+    A size read off a tensor's shape counts as an int: ``torch.jit.trace``
+    records ``x.shape[2]`` as a 0-d integer tensor, and TF-Slim nets size
+    kernels from shapes (``min(H, 7)``, ``net.get_shape()[1:3]``).
+
+        >>> as_tuple([torch.tensor(2), 3], 2, 'kernel_size', 'pool')
+        (2, 3)
+    """
+    if _is_int(value):
+        values = (int(value),) * n
+    elif isinstance(value, Sequence) and len(value) == n and all(_is_int(v) for v in value):
         values = tuple(int(v) for v in value)
     else:
         raise ValueError(f"{scope}: {what} must be an int or a sequence of {n} ints, "
@@ -53,10 +60,18 @@ def as_tuple(value, n: int, what: str, scope: str, minimum: int = 1) -> tuple[in
     return values
 
 
+def _is_int(value) -> bool:
+    if isinstance(value, torch.Tensor):   # a traced size: 0-d and integral
+        return value.dim() == 0 and not value.is_floating_point() and value.dtype != torch.bool
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def check_num_outputs(num_outputs, scope: str) -> int:
-    if isinstance(num_outputs, bool) or not isinstance(num_outputs, int) or num_outputs <= 0:
+    # A traced size counts (research/slim's inception_resnet_v2 reads a depth
+    # off a shape), as in as_tuple.
+    if not _is_int(num_outputs) or num_outputs <= 0:
         raise ValueError(f"{scope}: num_outputs must be a positive int, got {num_outputs!r}")
-    return num_outputs
+    return int(num_outputs)
 
 
 def check_input(inputs, rank: int, scope: str, what: str) -> None:

@@ -5,7 +5,8 @@ as TF-Slim's ``(value_op, update_op)`` pair. See :mod:`slimtorch.metrics.base` f
 design and the guide's examples rewritten. One file per family: ``mean``,
 ``regression``, ``correlation``, ``concat``, ``ranking`` (top-k), ``confusion``
 (counts, precision, recall, accuracy), ``thresholds``, ``auc`` (curves),
-``classes`` (mean IoU, Cohen's kappa), ``recall_precision`` (one rate at a
+``classes`` (mean IoU, Cohen's kappa), ``confusion_matrix`` (the multi-class
+matrix, per-class precision / recall / support), ``recall_precision`` (one rate at a
 target of the other), ``auc_intervals`` (AUC with a confidence interval),
 ``histogram`` (AUC from score histograms).
 
@@ -25,6 +26,7 @@ from .confusion import (accuracy, streaming_accuracy, streaming_false_negative_r
                         streaming_false_negatives, streaming_false_positive_rate,
                         streaming_false_positives, streaming_precision, streaming_recall,
                         streaming_true_negatives, streaming_true_positives)
+from .confusion_matrix import per_class_precision_recall, streaming_confusion_matrix
 from .correlation import streaming_covariance, streaming_pearson_correlation
 from .histogram import auc_using_histogram
 from .mean import count, streaming_mean
@@ -46,10 +48,12 @@ from .thresholds import (streaming_false_negative_rate_at_thresholds,
 
 __all__ = [
     "accuracy", "aggregate_metric_map", "aggregate_metrics", "auc_using_histogram",
-    "auc_with_confidence_intervals", "cohen_kappa", "count", "f1_score", "precision_at_recall",
+    "auc_with_confidence_intervals", "cohen_kappa", "count", "f1_score",
+    "per_class_precision_recall", "precision_at_recall",
     "precision_recall_at_equal_thresholds", "recall_at_precision", "reset_metrics",
     "sparse_recall_at_top_k",
-    "streaming_accuracy", "streaming_auc", "streaming_concat", "streaming_covariance",
+    "streaming_accuracy", "streaming_auc", "streaming_concat", "streaming_confusion_matrix",
+    "streaming_covariance",
     "streaming_curve_points", "streaming_dynamic_auc", "streaming_false_negative_rate",
     "streaming_false_negative_rate_at_thresholds", "streaming_false_negatives",
     "streaming_false_negatives_at_thresholds", "streaming_false_positive_rate",
