@@ -29,7 +29,7 @@ def test_generator_run():
     assert torch.isfinite(image).all()
 
 
-@pytest.mark.parametrize("i, batch_size", zip(range(3, 7), range(3, 8)))
+@pytest.mark.parametrize("i, batch_size", list(zip(range(3, 7), range(3, 8))))
 def test_generator_graph(i, batch_size):
     # Graph construction for a number of image sizes/depths and batch sizes.
     final_size = 2 ** i
@@ -59,7 +59,7 @@ def test_discriminator_run():
     assert output.shape == (5, 1) and torch.isfinite(output).all()
 
 
-@pytest.mark.parametrize("i, batch_size", zip(range(1, 6), range(3, 8)))
+@pytest.mark.parametrize("i, batch_size", list(zip(range(1, 6), range(3, 8))))
 def test_discriminator_graph(i, batch_size):
     img_w = 2 ** i
     with slim.Graph():
