@@ -6,6 +6,12 @@ A convolution with ``normalizer_fn=slim.batch_norm`` computes, in eval mode,
 batch norm costs nothing. TF's graph transforms (``fold_batch_norms``) and
 deployment tools do the same for export.
 
+Eval-mode nets already run this way, with no copy: in inference each
+convolution folds its batch norm on the fly, caches the folded weights and
+fuses its activation (``slimtorch/layers/_fused.py``). A folded *copy* is
+for graphs: traced, exported or compiled models see standard ops, so
+exporting ``fold_batch_norms(model)`` leaves no batch norm in the graph.
+
     >>> net = slim.Model(lambda x: slim.conv2d(x, 8, [3, 3], scope='conv',
     ...                                        normalizer_fn=slim.batch_norm)).eval()
     >>> x = torch.randn(1, 3, 8, 8)

@@ -37,7 +37,7 @@ from ._layer import call_layer, resolve_is_training, variables_collections_for
 from ._norm_base import (_channels_first, _check_data_format, _check_input, _check_keys,
                          _create_beta_gamma, _normalize, _Normalization)
 
-__all__ = ["BatchNorm", "BatchNormSettings", "batch_norm"]
+__all__ = ["BatchNorm", "BatchNormSettings", "batch_norm", "call_settings"]
 
 # TF's fused_batch_norm raises smaller epsilons to this (a cuDNN requirement).
 _FUSED_MIN_EPSILON = 1.001e-5
@@ -58,6 +58,16 @@ class BatchNormSettings(NamedTuple):
     fused: bool
     renorm_clipping: tuple
     renorm_decay: float
+
+
+def call_settings(decay, epsilon, activation_fn, data_format, fused, renorm, renorm_clipping,
+                  renorm_decay) -> BatchNormSettings:
+    """What may differ between the calls that share a layer (TF-Slim runs
+    each call's), from ``batch_norm``'s arguments."""
+    return BatchNormSettings(
+        float(decay), epsilon, activation_fn, data_format, fused is not False,
+        tuple(sorted(dict(renorm_clipping).items())) if renorm and renorm_clipping else (),
+        float(renorm_decay))
 
 
 def _param_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -463,11 +473,8 @@ def batch_norm(inputs: torch.Tensor, decay: float = 0.999, center: bool = True,
     if fused not in (None, True, False):
         raise ValueError(f"{current_frame().top.join(scope or 'BatchNorm')}: fused must be "
                          f"None, True or False, got {fused!r}")
-    # What may differ between the calls that share the layer (TF-Slim runs each call's).
-    settings = BatchNormSettings(
-        float(decay), epsilon, activation_fn, data_format, fused is not False,
-        tuple(sorted(dict(renorm_clipping).items())) if renorm and renorm_clipping else (),
-        float(renorm_decay))
+    settings = call_settings(decay, epsilon, activation_fn, data_format, fused, renorm,
+                             renorm_clipping, renorm_decay)
     return call_layer(inputs, scope, "BatchNorm", reuse, new_layer,
                       outputs_collections=outputs_collections,
                       layer_kwargs={"training": resolve_is_training(is_training),

@@ -10,6 +10,7 @@ from typing import Callable, NamedTuple, Optional, Sequence
 import torch
 
 from ._activation import activate
+from ._fused import fused_normalize
 from ._layer import Layer
 from .padding import check_padding, static_padding
 
@@ -155,12 +156,23 @@ class ChannelsFirstLayer(Layer):
         if plan is None:
             plan = self.default_plan
         channels_last = plan.channels_last
-        outputs = self.linear(self._channels_first(inputs, channels_last), plan)
-        return self._restore(activate(outputs, plan.activation_fn), channels_last)
+        outputs = self.activated_linear(self._channels_first(inputs, channels_last), plan,
+                                        plan.activation_fn)
+        return self._restore(outputs, channels_last)
+
+    def activated_linear(self, inputs: torch.Tensor, plan, activation_fn) -> torch.Tensor:
+        """``activation_fn(self.linear(inputs, plan))``; subclasses fuse the two
+        in inference where they can."""
+        return activate(self.linear(inputs, plan), activation_fn)
 
     def normalize(self, inputs, plan, normalizer_fn, normalizer_params, activation_fn):
-        # The normalizer sees channels-first tensors, as after slim.conv2d.
+        # The normalizer sees channels-first tensors, as after slim.conv2d. In
+        # inference a batch norm is folded into the layer (layers/_fused.py).
         channels_last = plan.channels_last
-        return self._restore(super().normalize(self._channels_first(inputs, channels_last), plan,
-                                               normalizer_fn, normalizer_params, activation_fn),
-                             channels_last)
+        inputs = self._channels_first(inputs, channels_last)
+        outputs = fused_normalize(self, inputs, plan, normalizer_fn, normalizer_params,
+                                  activation_fn)
+        if outputs is None:
+            outputs = super().normalize(inputs, plan, normalizer_fn, normalizer_params,
+                                        activation_fn)
+        return self._restore(outputs, channels_last)

@@ -100,9 +100,21 @@ class Layer(nn.Module):
         """``linear`` -> ``normalizer_fn`` (run inside this layer's scope, so its
         variables are ``<layer>/BatchNorm/...``) -> ``activation_fn``."""
         outputs = normalizer_fn(self.linear(inputs, plan), **(normalizer_params or {}))
-        if getattr(normalizer_fn, "returns_fresh_outputs", False):
+        if getattr(normalizer_fn, "returns_fresh_outputs", False) and not _collected(outputs):
             return activate(outputs, activation_fn)
         return activation_fn(outputs) if activation_fn is not None else outputs
+
+
+def _collected(outputs: torch.Tensor) -> bool:
+    """Whether ``outputs`` was just put in an outputs collection (the
+    normalizer's ``outputs_collections``): then an in-place activation would
+    change the collected end point too."""
+    frame = current_frame()
+    for key in frame.output_keys:
+        items = frame.collections.get(key)
+        if items and items[-1].outputs is outputs:
+            return True
+    return False
 
 
 def frozen(value):

@@ -28,6 +28,8 @@ from ..scopes import current_frame
 from ._conv_base import (ALL_FORMATS, SPATIAL_NAMES, ChannelsFirstLayer, ConvPlan, as_tuple,
                          channels_last_format, check_num_outputs, conv_geometry,
                          input_channels)
+from ._activation import activate
+from ._fused import conv2d_activated
 from ._layer import call_layer, create_weights_and_biases, frozen
 from .padding import same_pad
 
@@ -58,13 +60,42 @@ class ConvolutionND(ChannelsFirstLayer):
 
     def linear(self, inputs: torch.Tensor, plan: ConvPlan) -> torch.Tensor:
         """The convolution plus biases, channels-first."""
+        return self._convolve(inputs, plan, self.weights, self.optional_variable("biases"), None)
+
+    def activated_linear(self, inputs: torch.Tensor, plan: ConvPlan, activation_fn) -> torch.Tensor:
+        return self._convolve(inputs, plan, self.weights, self.optional_variable("biases"),
+                              activation_fn)
+
+    def fold_sources(self) -> tuple:
+        """The variables :meth:`fold` reads (their changes invalidate a fold)."""
+        biases = self.optional_variable("biases")
+        return (self.weights,) if biases is None else (self.weights, biases)
+
+    def fold(self, scale: torch.Tensor, shift: torch.Tensor) -> tuple:
+        """``(weights, biases)`` computing ``linear(x) * scale + shift`` per
+        output channel (a batch norm folded in)."""
+        weights, biases = self.weights, self.optional_variable("biases")
+        scale = scale.to(weights.dtype)
+        folded_biases = shift.to(weights.dtype) if biases is None else shift + biases * scale
+        return weights * scale.view(-1, *[1] * (weights.dim() - 1)), folded_biases
+
+    def folded_linear(self, inputs: torch.Tensor, plan: ConvPlan, folded: tuple,
+                      activation_fn) -> torch.Tensor:
+        """``activation_fn`` of the convolution with :meth:`fold`'s tensors."""
+        return self._convolve(inputs, plan, *folded, activation_fn)
+
+    def _convolve(self, inputs: torch.Tensor, plan: ConvPlan, weights: torch.Tensor, biases,
+                  activation_fn) -> torch.Tensor:
         padding = plan.static_padding
         if self._covers_input(inputs, padding, plan.rate):
-            return self._as_matmul(inputs)
+            return activate(self._as_matmul(inputs, weights, biases), activation_fn)
         if padding is None:
             inputs, padding = same_pad(inputs, self.kernel_size, plan.stride, plan.rate)
-        return _FUNCTIONAL[self.dims](inputs, self.weights, self.optional_variable("biases"),
-                                      plan.stride, padding, plan.rate)
+        if self.dims == 2:
+            return conv2d_activated(inputs, weights, biases, plan.stride, padding, plan.rate, 1,
+                                    activation_fn)
+        return activate(_FUNCTIONAL[self.dims](inputs, weights, biases, plan.stride, padding,
+                                               plan.rate), activation_fn)
 
     def _covers_input(self, inputs: torch.Tensor, padding, rate) -> bool:
         """Whether the kernel sees the whole unpadded input once (one output
@@ -74,16 +105,15 @@ class ConvolutionND(ChannelsFirstLayer):
                 and all(r == 1 for r in rate)
                 and tuple(inputs.shape[2:]) == tuple(self.kernel_size))
 
-    def _as_matmul(self, inputs: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def _as_matmul(inputs: torch.Tensor, weights: torch.Tensor, biases) -> torch.Tensor:
         """That convolution as one matrix product (a GEMM beats the
         convolution kernels on a 1x1 output, most of all in training).
         Flattening in NHWC order keeps channels-last inputs and weights
         zero-copy views; the sum is over the same products either way."""
-        weights = self.weights
         n, out = inputs.shape[0], weights.shape[0]
         rows = inputs.permute(0, 2, 3, 1).reshape(n, -1)
-        outputs = F.linear(rows, weights.permute(0, 2, 3, 1).reshape(out, -1),
-                           self.optional_variable("biases"))
+        outputs = F.linear(rows, weights.permute(0, 2, 3, 1).reshape(out, -1), biases)
         return outputs.reshape(n, out, 1, 1)
 
     def extra_repr(self) -> str:

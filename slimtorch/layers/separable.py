@@ -30,6 +30,7 @@ from ..variables import model_variable
 from ..scopes import current_frame
 from ._conv_base import (ChannelsFirstLayer, ConvPlan, as_tuple, channels_last_format,
                          check_input, conv_geometry, input_channels)
+from ._fused import conv2d_activated
 from ._layer import call_layer, create_weights_and_biases, frozen, variables_collections_for
 from .padding import same_pad, same_pad_in_kernel
 
@@ -52,7 +53,7 @@ class _Depthwise(ChannelsFirstLayer):
                              activation_fn)
 
     def depthwise(self, inputs: torch.Tensor, kernel: torch.Tensor, biases,
-                  plan: ConvPlan) -> torch.Tensor:
+                  plan: ConvPlan, activation_fn=None) -> torch.Tensor:
         padding = plan.static_padding
         if padding is None:
             # On the CPU a padded copy costs more than the convolution (fresh
@@ -64,8 +65,13 @@ class _Depthwise(ChannelsFirstLayer):
                 kernel, padding = in_kernel
             else:
                 inputs, padding = same_pad(inputs, self.kernel_size, plan.stride, plan.rate)
-        return F.conv2d(inputs, kernel, biases, plan.stride, padding, plan.rate,
-                        groups=self.in_channels)
+        return conv2d_activated(inputs, kernel, biases, plan.stride, padding, plan.rate,
+                                self.in_channels, activation_fn)
+
+    def folded_biases(self, scale: torch.Tensor, shift: torch.Tensor, dtype) -> torch.Tensor:
+        """The biases computing ``linear(x) * scale + shift`` per channel."""
+        biases = self.optional_variable("biases")
+        return shift.to(dtype) if biases is None else shift + biases * scale.to(dtype)
 
 
 class SeparableConvolution2D(_Depthwise):
@@ -94,11 +100,36 @@ class SeparableConvolution2D(_Depthwise):
 
     def linear(self, inputs: torch.Tensor, plan: ConvPlan) -> torch.Tensor:
         """Depthwise, then pointwise (if any), plus biases; channels-first."""
+        return self.activated_linear(inputs, plan, None)
+
+    def activated_linear(self, inputs: torch.Tensor, plan: ConvPlan, activation_fn) -> torch.Tensor:
+        last = self.depthwise_weights if self.num_outputs is None else self.pointwise_weights
+        return self.folded_linear(inputs, plan, (last, self.optional_variable("biases")),
+                                  activation_fn)
+
+    def fold_sources(self) -> tuple:
+        """The variables :meth:`fold` reads (their changes invalidate a fold)."""
+        last = self.depthwise_weights if self.num_outputs is None else self.pointwise_weights
         biases = self.optional_variable("biases")
+        return (last,) if biases is None else (last, biases)
+
+    def fold(self, scale: torch.Tensor, shift: torch.Tensor) -> tuple:
+        """The last step's kernel and the biases computing ``linear(x) * scale
+        + shift`` per output channel (a batch norm folded in)."""
+        last = self.fold_sources()[0]
+        return (last * scale.to(last.dtype).view(-1, 1, 1, 1),
+                self.folded_biases(scale, shift, last.dtype))
+
+    def folded_linear(self, inputs: torch.Tensor, plan: ConvPlan, folded: tuple,
+                      activation_fn) -> torch.Tensor:
+        """``activation_fn`` of depthwise then pointwise, the last of them
+        (pointwise, or depthwise when there is none) with ``folded``'s kernel
+        and biases."""
+        kernel, biases = folded
         if self.num_outputs is None:
-            return self.depthwise(inputs, self.depthwise_weights, biases, plan)
-        return F.conv2d(self.depthwise(inputs, self.depthwise_weights, None, plan),
-                        self.pointwise_weights, biases)
+            return self.depthwise(inputs, kernel, biases, plan, activation_fn)
+        return conv2d_activated(self.depthwise(inputs, self.depthwise_weights, None, plan),
+                                kernel, biases, (1, 1), (0, 0), (1, 1), 1, activation_fn)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.num_outputs}, kernel_size={self.kernel_size}, "
@@ -121,9 +152,30 @@ class ConvolutionInPlane(_Depthwise):
 
     def linear(self, inputs: torch.Tensor, plan: ConvPlan) -> torch.Tensor:
         """The shared kernel applied to each channel, plus biases; channels-first."""
+        return self.activated_linear(inputs, plan, None)
+
+    def activated_linear(self, inputs: torch.Tensor, plan: ConvPlan, activation_fn) -> torch.Tensor:
         # expand is a view: the C copies share one kernel and their gradients add up.
         kernel = self.weights.expand(self.in_channels, -1, -1, -1)
-        return self.depthwise(inputs, kernel, self.optional_variable("biases"), plan)
+        return self.depthwise(inputs, kernel, self.optional_variable("biases"), plan,
+                              activation_fn)
+
+    def fold_sources(self) -> tuple:
+        """The variables :meth:`fold` reads (their changes invalidate a fold)."""
+        biases = self.optional_variable("biases")
+        return (self.weights,) if biases is None else (self.weights, biases)
+
+    def fold(self, scale: torch.Tensor, shift: torch.Tensor) -> tuple:
+        """A per-channel kernel and biases computing ``linear(x) * scale +
+        shift`` (a batch norm folded in)."""
+        kernel = self.weights.expand(self.in_channels, -1, -1, -1)
+        return (kernel * scale.to(kernel.dtype).view(-1, 1, 1, 1),
+                self.folded_biases(scale, shift, kernel.dtype))
+
+    def folded_linear(self, inputs: torch.Tensor, plan: ConvPlan, folded: tuple,
+                      activation_fn) -> torch.Tensor:
+        """``activation_fn`` of the depthwise convolution with ``folded``."""
+        return self.depthwise(inputs, *folded, plan, activation_fn)
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, kernel_size={self.kernel_size}, scope={self.scope_name!r}"

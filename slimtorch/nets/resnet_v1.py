@@ -86,7 +86,7 @@ def bottleneck(inputs: torch.Tensor, depth: int, depth_bottleneck: int, stride: 
         if use_bounded_activations:
             output = F.relu6(shortcut + residual.clamp(-6.0, 6.0))
         else:
-            output = F.relu(shortcut + residual)
+            output = torch.relu_(shortcut + residual)   # the sum is ours: ReLU in place
         return collect_named_outputs(outputs_collections, sc.name, output)
 
 
