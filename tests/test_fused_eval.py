@@ -272,3 +272,19 @@ def test_prepacked_weights_follow_changes_and_input_sizes():
         padded = F.pad(x, (1, 1, 1, 1)) if size % 2 else F.pad(x, (0, 1, 0, 1))
         expected = F.relu(F.conv2d(padded, v["weights"], v["biases"], 2))
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5, msg=f"size {size}")
+
+
+@pytest.mark.skipif(not torch.ops.mkldnn._is_mkldnn_bf16_supported(), reason="needs CPU bf16")
+def test_bf16_autocast_runs_fused_and_matches_autocasts_own_ops():
+    """Under bfloat16 autocast the fused kernel runs in bfloat16 (weights
+    prepacked once in bfloat16): within bfloat16's rounding of autocast's
+    separate ops, and bfloat16 out as autocast gives."""
+    model = conv_net(memory_format=torch.channels_last)
+    x = torch.randn(2, 4, 9, 9).contiguous(memory_format=torch.channels_last)
+    with torch.no_grad(), torch.autocast("cpu", torch.bfloat16):
+        got = model(x)
+        with plain_inference():
+            plain = model(x)
+    assert got.dtype == plain.dtype == torch.bfloat16
+    error = ((got.float() - plain.float()).norm() / plain.float().norm()).item()
+    assert error < 1e-2   # bfloat16 keeps 8 bits: 2^-8 = 0.4 % per rounding

@@ -12,24 +12,24 @@ compile step and no warm-up:
   cached on the layer, keyed by the version counters and storages of every
   tensor they come from, so a restore, an optimizer step, ``.to(device)`` or
   any in-place change recomputes them on the next call;
-* **activation fused, weights prepacked**: on the CPU (float32, oneDNN
-  built in) the convolution, its bias and ReLU / ReLU6 run as one oneDNN
-  kernel (``torch.ops.mkldnn._convolution_pointwise``, the op inductor's
-  freezing pass emits) on weights reordered once into oneDNN's blocked
-  layout for the input's shape, where eager ``F.conv2d`` reorders them on
-  every call (that alone was 35 % of MobileNet v2's forward); elsewhere
-  ``F.conv2d`` and the activation in place. This also applies to
-  convolutions without a batch norm (VGG). The prepacked copies live as
-  long as their weights, for the last few input shapes: inference holds
-  about one more copy of the convolution weights (two with batch norms).
+* **activation fused, weights prepacked**: on the CPU (float32, or
+  bfloat16 also under bfloat16 autocast, oneDNN built in) the convolution,
+  its bias and ReLU / ReLU6 run as one oneDNN kernel
+  (``torch.ops.mkldnn._convolution_pointwise``, the op inductor's freezing
+  pass emits) on weights reordered once into oneDNN's blocked layout for
+  the input's shape, where eager ``F.conv2d`` reorders (and autocast casts)
+  them on every call; elsewhere ``F.conv2d`` and the activation in place.
+  This also applies to convolutions without a batch norm (VGG). The
+  prepacked copies live as long as their weights, for the last few input
+  shapes: inference holds about one more copy of the convolution weights
+  (two with batch norms).
 
 Everything else takes the plain path, unchanged: training, a batch norm
 called with arguments the fold cannot honour (``batch_weights``, renorm,
 its own ``outputs_collections``, settings other than the layer's), autograd
 through the weights or inputs, tracing/exporting/compiling (graphs keep
-standard ops), dispatch modes such as the FLOP counter, and autocast (where
-the folded weights still save the batch norm's pass). Results equal the plain
-path up to float rounding (a relative 1e-6 for the zoo's nets).
+standard ops) and dispatch modes such as the FLOP counter. Results equal
+the plain path up to float rounding (a relative 1e-6 for the zoo's nets).
 
     >>> net = slim.Model(lambda x: slim.conv2d(x, 8, [3, 3], scope='conv',
     ...                                        normalizer_fn=slim.batch_norm)).eval()
@@ -77,29 +77,40 @@ def plain_inference() -> Iterator[None]:
         _ENABLED.pop()
 
 
-def _onednn_applies(inputs: torch.Tensor, weights: torch.Tensor, biases) -> bool:
-    """Whether the oneDNN fused kernel can stand in for ``F.conv2d``: float32
-    CPU tensors, no autograd, autocast, tracing, compiling or dispatch mode
-    that expects standard ops."""
-    if not (_ENABLED[-1] and inputs.device.type == "cpu" and inputs.dtype == torch.float32
-            and weights.dtype == torch.float32 and type(inputs) is torch.Tensor):
-        return False
+def _onednn_dtype(inputs: torch.Tensor, weights: torch.Tensor, biases) -> Optional[torch.dtype]:
+    """The dtype the oneDNN fused kernel would run ``F.conv2d`` in, or None
+    where it cannot stand in: CPU tensors, float32 (or bfloat16, also under
+    bfloat16 autocast, where the CPU supports it), no autograd, tracing,
+    compiling or dispatch mode that expects standard ops."""
+    if not (_ENABLED[-1] and inputs.device.type == "cpu" and type(inputs) is torch.Tensor):
+        return None
     if torch.is_grad_enabled() and (inputs.requires_grad or weights.requires_grad
                                     or (biases is not None and biases.requires_grad)):
-        return False
-    if torch.is_autocast_enabled("cpu") or torch.jit.is_tracing() or torch.compiler.is_compiling():
-        return False
-    if torch._C._get_dispatch_mode(torch._C._TorchDispatchModeKey.PROXY) is not None or \
+        return None
+    if torch.jit.is_tracing() or torch.compiler.is_compiling() or \
+            torch._C._get_dispatch_mode(torch._C._TorchDispatchModeKey.PROXY) is not None or \
             torch.utils._python_dispatch._get_current_dispatch_mode() is not None:
-        return False
-    return torch.backends.mkldnn.is_available() and (
-        inputs.is_contiguous() or inputs.is_contiguous(memory_format=torch.channels_last))
+        return None
+    if not torch.backends.mkldnn.is_available() or not (
+            inputs.is_contiguous() or inputs.is_contiguous(memory_format=torch.channels_last)):
+        return None
+    if torch.is_autocast_enabled("cpu"):   # autocast runs convolutions in its dtype
+        dtype = torch.get_autocast_dtype("cpu")
+        return dtype if dtype == torch.bfloat16 and _bf16_supported() else None
+    if inputs.dtype != weights.dtype or inputs.dtype not in (torch.float32, torch.bfloat16):
+        return None
+    return inputs.dtype if inputs.dtype == torch.float32 or _bf16_supported() else None
+
+
+@functools.lru_cache(maxsize=None)
+def _bf16_supported() -> bool:
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def conv2d_activated(inputs: torch.Tensor, weights: torch.Tensor, biases: Optional[torch.Tensor],
                      stride, padding, dilation, groups: int, activation_fn) -> torch.Tensor:
     """``activation_fn(F.conv2d(inputs, weights, biases, ...))`` as one oneDNN
-    kernel where it can be (see :func:`_onednn_applies`); ``padding`` is
+    kernel where it can be (see :func:`_onednn_dtype`); ``padding`` is
     torch's symmetric padding.
 
         >>> x, w, b = torch.randn(1, 3, 6, 6), torch.randn(4, 3, 3, 3), torch.randn(4)
@@ -109,12 +120,15 @@ def conv2d_activated(inputs: torch.Tensor, weights: torch.Tensor, biases: Option
         True
     """
     post_op = _ONEDNN_POST_OPS.get(activation_fn)
-    if post_op is not None and _onednn_applies(inputs, weights, biases):
+    dtype = _onednn_dtype(inputs, weights, biases) if post_op is not None else None
+    if dtype is not None:
         name, scalars = post_op
         padding, stride, dilation = list(padding), list(stride), list(dilation)
-        packed = _prepacked(weights, padding, stride, dilation, groups, list(inputs.shape))
+        packed = _prepacked(weights, dtype, padding, stride, dilation, groups,
+                            list(inputs.shape))
         return torch.ops.mkldnn._convolution_pointwise(
-            inputs, packed, biases, padding, stride, dilation, groups, name, scalars, "")
+            inputs.to(dtype), packed, None if biases is None else biases.to(dtype), padding,
+            stride, dilation, groups, name, scalars, "")
     return activate(F.conv2d(inputs, weights, biases, stride, padding, dilation, groups),
                     activation_fn)
 
@@ -124,11 +138,13 @@ _PREPACKED = WeakIdKeyDictionary()
 _SHAPES_PER_WEIGHTS = 4
 
 
-def _prepacked(weights: torch.Tensor, padding: list, stride: list, dilation: list, groups: int,
-               input_shape: list) -> torch.Tensor:
-    """``weights`` reordered into the layout oneDNN's convolution wants for
-    this input shape, made once and kept while ``weights`` lives unchanged."""
-    key = (weights._version, weights.data_ptr(), *input_shape, *padding, *stride, *dilation, groups)
+def _prepacked(weights: torch.Tensor, dtype: torch.dtype, padding: list, stride: list,
+               dilation: list, groups: int, input_shape: list) -> torch.Tensor:
+    """``weights`` in ``dtype``, reordered into the layout oneDNN's
+    convolution wants for this input shape, made once and kept while
+    ``weights`` lives unchanged."""
+    key = (weights._version, weights.data_ptr(), dtype, *input_shape, *padding, *stride,
+           *dilation, groups)
     entries = _PREPACKED.get(weights)
     if entries is None:
         entries = _PREPACKED[weights] = {}
@@ -138,7 +154,8 @@ def _prepacked(weights: torch.Tensor, padding: list, stride: list, dilation: lis
             entries.clear()
         with torch.no_grad():
             packed = entries[key] = torch._C._nn.mkldnn_reorder_conv2d_weight(
-                weights.detach().contiguous().to_mkldnn(), padding, stride, dilation, groups,
+                weights.detach().to(dtype).contiguous().to_mkldnn(), padding, stride, dilation,
+                groups,
                 input_shape)
     return packed
 
