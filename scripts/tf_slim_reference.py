@@ -1,8 +1,8 @@
 """Runs TF-Slim's nets (TensorFlow 1-style graphs) for the parity checks.
 
-Not imported by slimtorch: only ``check_tf_parity.py`` and
-``make_tf_fixtures.py`` use it, where ``tensorflow`` and ``tf_slim`` are
-installed. Every net comes from a local copy of
+Not imported by slimtorch: only ``check_tf_parity.py``,
+``make_tf_fixtures.py`` and ``bench_zoo.py --tf`` use it, where
+``tensorflow`` and ``tf_slim`` are installed. Every net comes from a local copy of
 ``tensorflow/models/research/slim`` (its ``nets`` package on
 ``--research-slim``; TF1 imports rewritten for TF2: ``import
 tensorflow.compat.v1 as tf``, ``import tf_slim as slim``): research/slim's
@@ -130,28 +130,100 @@ def run_tf_net(name, images_nchw: np.ndarray, num_classes, seed: int = 0, resear
     return TFResult(logits_value, points, [(v.op.name, v.shape.as_list()) for v in variables])
 
 
+# research/slim modules that TF-Slim itself also ships (tf_slim.nets, the same
+# layers and variables): the benchmark falls back on them where a local
+# research/slim copy lacks the module. Their ResNets have no spatial_squeeze
+# (logits [N, 1, 1, C]), so the benchmark squeezes them itself.
+TF_SLIM_NETS = {"nets.vgg": ("tf_slim.nets.vgg", None),
+                "nets.inception_v3": ("tf_slim.nets.inception_v3", None),
+                "nets.resnet_v1": ("tf_slim.nets.resnet_v1", "tf_slim.nets.resnet_utils"),
+                "nets.resnet_v2": ("tf_slim.nets.resnet_v2", "tf_slim.nets.resnet_utils")}
+
+
+def net_functions(name, research_slim=None):
+    """``(net function, arg_scope function, source)`` of net ``name``: from
+    research/slim's ``nets`` package, else from ``tf_slim.nets``."""
+    tf, _ = import_tf(research_slim)
+    module_name, fn_name, scope_name = TF_NETS[name]
+    try:
+        module = importlib.import_module(module_name)
+        scope_module, source = module, "research/slim"
+    except ModuleNotFoundError:
+        if module_name not in TF_SLIM_NETS:
+            raise ModuleNotFoundError(
+                f"{module_name} not found: pass --research-slim (or set RESEARCH_SLIM) to a "
+                f"directory holding research/slim's 'nets' package with TF2 imports") from None
+        fallback, scope_fallback = TF_SLIM_NETS[module_name]
+        module = importlib.import_module(fallback)
+        scope_module = importlib.import_module(scope_fallback or fallback)
+        source = fallback
+    return getattr(module, fn_name), getattr(scope_module, scope_name), source
+
+
+class TFStep:
+    """One TF-Slim step of net ``name`` in its own graph and session, as a
+    callable for the benchmark's alternated timing.
+
+    ``train=False``: the eval-mode forward pass (``is_training=False``), the
+    logits fetched. ``train=True``: what a TF-Slim training loop runs each step
+    (``slim.learning.create_train_op``: the batch norms' moving-average
+    updates, then softmax cross-entropy on ``labels``, its gradients and
+    ``tf.train.MomentumOptimizer(lr, 0.9)``). The images (NHWC) and labels
+    live in the graph as local variables, so no feed is copied per step;
+    the weights are TF's initializers (random; speed only). ``close()``
+    frees the session.
+    """
+
+    def __init__(self, name, images_nhwc: np.ndarray, labels: np.ndarray, num_classes,
+                 train: bool, research_slim=None, learning_rate=1e-4):
+        tf, slim = import_tf(research_slim)
+        func, scope_fn, self.source = net_functions(name, research_slim)
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            local = [tf.GraphKeys.LOCAL_VARIABLES]
+            images = tf.Variable(images_nhwc, trainable=False, collections=local, name="images")
+            scope_kwargs = {"weight_decay": 0.0}
+            if "is_training" in inspect.signature(scope_fn).parameters:
+                scope_kwargs["is_training"] = train   # MobileNets' batch norm and dropout
+            with slim.arg_scope(scope_fn(**scope_kwargs)):
+                logits, _ = func(images, num_classes=num_classes, is_training=train)
+            if logits.shape.ndims == 4:
+                logits = tf.squeeze(logits, [1, 2])
+            if train:
+                targets = tf.Variable(labels.astype(np.int64), trainable=False,
+                                      collections=local, name="labels")
+                loss = tf.losses.sparse_softmax_cross_entropy(targets, logits)
+                optimizer = tf.train.MomentumOptimizer(learning_rate, momentum=0.9)
+                self.fetch = slim.learning.create_train_op(loss, optimizer)
+            else:
+                self.fetch = logits
+            init = [tf.global_variables_initializer(), tf.local_variables_initializer()]
+            self.session = tf.Session(graph=self.graph)
+            self.session.run(init)
+
+    def __call__(self):
+        return self.session.run(self.fetch)
+
+    def close(self):
+        self.session.close()
+
+
 def time_tf_net(name, batch: int, size: int, num_classes, repeats: int = 10,
-                research_slim=None) -> float:
-    """Median seconds of TF-Slim's eval-mode forward pass of net ``name``
-    (NHWC, random weights), for the benchmarks."""
+                research_slim=None, train: bool = False) -> float:
+    """Median seconds of TF-Slim's eval-mode forward pass (``train``: of a
+    training step, see ``TFStep``) of net ``name`` (NHWC, random weights)."""
     import time
 
-    tf, slim = import_tf(research_slim)
-    module_name, fn_name, scope_name = TF_NETS[name]
-    module = importlib.import_module(module_name)
-    graph = tf.Graph()
-    with graph.as_default():
-        images = tf.placeholder(tf.float32, [batch, size, size, 3])
-        with slim.arg_scope(getattr(module, scope_name)(weight_decay=0.0)):
-            logits, _ = getattr(module, fn_name)(images, num_classes=num_classes, is_training=False)
-        with tf.Session(graph=graph) as sess:
-            sess.run(tf.global_variables_initializer())
-            feed = {images: np.random.RandomState(0).standard_normal(
-                [batch, size, size, 3]).astype(np.float32)}
-            sess.run(logits, feed)   # warm-up
-            times = []
-            for _ in range(repeats):
-                start = time.perf_counter()
-                sess.run(logits, feed)
-                times.append(time.perf_counter() - start)
+    rng = np.random.RandomState(0)
+    step = TFStep(name, rng.standard_normal([batch, size, size, 3]).astype(np.float32),
+                  rng.randint(0, num_classes, [batch]), num_classes, train, research_slim)
+    try:
+        step()   # warm-up
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            step()
+            times.append(time.perf_counter() - start)
+    finally:
+        step.close()
     return sorted(times)[len(times) // 2]

@@ -29,6 +29,7 @@ from .initializers import (constant_initializer, ones_initializer, random_normal
 from .layers import *  # noqa: F401,F403  (the names in layers.__all__, exported below)
 from .learning import optimize_loss
 from .model import InputSpec, Model, slim_name_to_state_dict_key, state_dict_key_to_slim_name
+from .precision import inference_model
 from .regularizers import l1_l2_regularizer, l1_regularizer, l2_regularizer, sum_regularizer
 from .scopes import AUTO_REUSE, VariableScope, get_variable_scope, variable_scope
 from .tools.export import export
@@ -65,7 +66,7 @@ __all__ = [
     # checkpoints
     "assign_from_checkpoint", "assign_from_checkpoint_fn",
     # inference
-    "fold_batch_norms", "optimize_for_inference",
+    "fold_batch_norms", "optimize_for_inference", "inference_model",
     # deployment (research/slim's export_inference_graph + freeze_graph)
     "export",
     # training (tf_slim has optimize_loss at the top, from its layers)

@@ -21,7 +21,8 @@ LEVELS = {
     "regularizers": 1, "utils": 1, "_layouts": 1, "summaries": 1, "_by_name": 1, "_global_step": 1,
     "layers": 2, "losses": 2, "metrics": 2, "optimization": 2, "distributed": 2, "model_analyzer": 2,
     "nets": 3, "data": 3, "checkpoint": 3, "_fold": 3,
-    "training": 4, "learning": 4, "evaluation": 4, "tools": 4, "testing": 4,
+    "training": 4, "learning": 4, "evaluation": 4, "tools": 4, "testing": 4, "precision": 4,
+    "_quantize": 4,
     "classifier": 5, "cli": 5, "__main__": 5,
 }
 ROOT_MODULES = {name for name in LEVELS if not (ROOT / name).is_dir()}

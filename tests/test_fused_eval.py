@@ -288,3 +288,19 @@ def test_bf16_autocast_runs_fused_and_matches_autocasts_own_ops():
     assert got.dtype == plain.dtype == torch.bfloat16
     error = ((got.float() - plain.float()).norm() / plain.float().norm()).item()
     assert error < 1e-2   # bfloat16 keeps 8 bits: 2^-8 = 0.4 % per rounding
+
+
+def test_export_under_no_grad_records_the_plain_graph():
+    """torch.export traces with fake tensors: the fused path stays out (no
+    cache of real storage, the batch norm stays in the graph)."""
+    def fn(x):
+        net = slim.separable_conv2d(x, 4, [3, 3], scope="sep", normalizer_fn=slim.batch_norm)
+        return slim.conv2d(net, 5, [3, 3], scope="conv", normalizer_fn=slim.batch_norm)
+    model = randomize(slim.Model(fn).build(torch.randn(1, 3, 8, 8))).eval()
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        program = torch.export.export(model, (x,))
+        expected = model(x)
+    ops = {str(node.target) for node in program.graph.nodes if node.op == "call_function"}
+    assert not any("mkldnn" in op for op in ops) and any("batch_norm" in op for op in ops)
+    torch.testing.assert_close(program.module()(x), expected, rtol=1e-5, atol=1e-5)

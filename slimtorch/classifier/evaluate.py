@@ -15,10 +15,16 @@ side), the matrix as the image summary ``eval/ConfusionMatrix/image``, and
 with ``--predictions_file`` each image's label, prediction and
 probabilities (replaced by each evaluation, unless the path contains
 ``{global_step}``).
+
+``--precision=bf16`` evaluates under bfloat16 autocast and
+``--precision=int8`` a copy quantized to int8 after each restore,
+calibrated on the first ``--calibration_batches`` batches of the split
+(:func:`slimtorch.precision.inference_model`).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 
@@ -38,6 +44,7 @@ def main(flags) -> dict:
     """Evaluates; returns ``{'eval/Accuracy': ..., 'eval/Recall_5': ...}``."""
     if flags.num_threads:
         torch.set_num_threads(flags.num_threads)
+    _check_precision(flags)
     dataset, loader, network_fn = make_loader(flags, False, flags.eval_image_size)
     num_classes = dataset.num_classes - flags.labels_offset
     names_to_values, names_to_updates = metrics.aggregate_metric_map({
@@ -49,9 +56,12 @@ def main(flags) -> dict:
     report = EvalReport(num_classes, class_names(dataset, num_classes, flags.labels_offset),
                         flags.eval_dir, flags.predictions_file)
 
+    model = _AtPrecision(network_fn, getattr(flags, "precision", "fp32"), loader,
+                         getattr(flags, "calibration_batches", 10))
+
     def eval_op(batch):
         images, labels = batch
-        logits, _ = network_fn(images)
+        logits, _ = model(images)
         predictions = logits.argmax(1)
         names_to_updates["eval/Accuracy"](predictions, labels)
         names_to_updates["eval/Recall_5"](logits, labels)
@@ -66,7 +76,7 @@ def main(flags) -> dict:
             _floating(get_model_variables()), flags.moving_average_decay).variables_to_restore()
     common = dict(num_evals=num_batches, eval_op=eval_op, metrics=names_to_values,
                   variables_to_restore=variables_to_restore, device=flags.device,
-                  hooks=report.hooks())
+                  hooks=[model, *report.hooks()])
     try:
         if flags.eval_interval_secs is not None:
             if not os.path.isdir(flags.checkpoint_path):
@@ -84,6 +94,52 @@ def main(flags) -> dict:
         return evaluation.evaluate_once(path, flags.eval_dir, loader, **common)
     finally:
         report.close()
+
+
+def _check_precision(flags) -> None:
+    """--precision's hardware (and torchao) check, before any data or weights load."""
+    if getattr(flags, "precision", "fp32") == "fp32":   # flags made by hand may lack it
+        return
+    from ..precision import check_precision
+    device = flags.device
+    if device in (None, "auto"):
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        check_precision(flags.precision, device)
+    except ImportError as error:   # torchao for int8: the CLI's one-line error
+        raise ValueError(str(error)) from None
+
+
+class _AtPrecision:
+    """``network_fn`` at ``--precision``: a hook whose ``begin`` (after each
+    restore) makes the inference model from the restored weights; before
+    the first (the build's dry run) the plain net runs."""
+
+    def __init__(self, network_fn, precision: str, loader, calibration_batches: int) -> None:
+        self.network_fn, self.precision = network_fn, precision
+        self.loader, self.calibration_batches = loader, calibration_batches
+        self.model = network_fn
+
+    def begin(self) -> None:
+        if self.precision == "fp32":
+            return
+        from ..precision import inference_model
+        was_training = self.network_fn.training
+        calibration = None
+        if self.precision == "int8":
+            device = next(self.network_fn.parameters()).device
+            calibration = [images.to(device) for images, _ in
+                           itertools.islice(self.loader, self.calibration_batches)]
+        try:
+            self.model = inference_model(self.network_fn, self.precision, calibration)
+        finally:
+            self.network_fn.train(was_training)
+
+    def end(self) -> None:   # a hook with begin() and end(): not called as a function
+        pass
+
+    def __call__(self, images):
+        return self.model(images)
 
 
 def _check_predictions_file(path) -> None:

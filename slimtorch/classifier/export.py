@@ -9,7 +9,10 @@ The flags are research/slim's (``--model_name``, ``--is_training``,
 ``--image_size``, ``--batch_size``, ``--dataset_name``, ``--labels_offset``,
 ``--output_file``, ``--dataset_dir``, ``--is_video_model``, ``--num_frames``)
 with its defaults (inception_v3 on the 1001-class imagenet), plus
-``--checkpoint_path``, ``--format``, ``--labels_file`` and ``--num_classes``.
+``--checkpoint_path``, ``--format``, ``--labels_file``, ``--num_classes`` and
+``--precision``: bf16 writes bfloat16 weights (pt2, torchscript), int8 a
+PT2E-quantized program (pt2) calibrated on the first
+``--calibration_batches`` batches of ``--dataset_name``'s train split.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import argparse
 import logging
 import os
 
-from .flags import _non_negative_int, _positive_int
+from .flags import _add_precision_flags, _non_negative_int, _positive_int
 
 __all__ = ["add_flags", "main"]
 
@@ -63,6 +66,7 @@ def add_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--labels_file", default=None,
                         help="research/slim's labels.txt (id:name lines) to embed (default: "
                              "<dataset_dir>/labels.txt when there is one)")
+    _add_precision_flags(parser)
     return parser
 
 
@@ -93,13 +97,15 @@ def main(args) -> int:
                       checkpoint_path=args.checkpoint_path, image_size=args.image_size,
                       batch_size=args.batch_size, num_frames=args.num_frames,
                       labels=_labels_file(args), labels_offset=args.labels_offset,
-                      is_training=args.is_training)
+                      is_training=args.is_training, precision=args.precision,
+                      calibration_batches=_calibration(args))
     except ImportError as error:   # ONNX's optional packages: the CLI's one-line error
         raise ValueError(str(error)) from None
     shape = ", ".join("N" if d is None else str(d) for d in info.input_shape)
     print(f"wrote {info.path} ({info.format}): input {info.input_name} [{shape}], outputs "
           + ", ".join(info.output_names)
           + (f", {len(info.labels)} labels" if info.labels else "")
+          + (f", {info.precision}" if info.precision != "fp32" else "")
           + (f"; matches eager within {info.max_difference:.1e}"
              if info.max_difference is not None else ""))
     return 0
@@ -121,6 +127,48 @@ def _dataset_classes(args) -> int:
                          + _suggest(args.dataset_name, DATASET_NAMES, "--dataset_name")
                          + " (or give --num_classes)")
     return get_dataset(args.dataset_name, "train", args.dataset_dir or None).num_classes
+
+
+def _calibration(args):
+    """Checks --precision against the format and this machine; for int8,
+    the calibration batches: the first --calibration_batches of
+    --dataset_name's train split, preprocessed for evaluation."""
+    if args.precision == "fp32":
+        return None
+    from ..precision import check_precision
+    from ..tools.export import FORMATS, PRECISION_FORMATS
+    ending = os.path.splitext(args.output_file)[1].lower()
+    format = args.format or next((name for name, endings in FORMATS.items() if ending in endings),
+                                 "pt2")
+    formats = PRECISION_FORMATS[args.precision]
+    if format not in formats:
+        raise ValueError(f"--precision={args.precision} is written as {' or '.join(formats)} "
+                         f"only, not {format}; pass --format={formats[0]} (a .{formats[0]} "
+                         "--output_file), or --precision=fp32")
+    if args.is_training:
+        raise ValueError(f"--precision={args.precision} is for inference; drop --is_training")
+    try:
+        check_precision(args.precision, "cpu")
+    except ImportError as error:   # torchao for int8: the CLI's one-line error
+        raise ValueError(str(error)) from None
+    if args.precision != "int8":
+        return None
+    import itertools
+    from types import SimpleNamespace
+
+    from .pipeline import make_loader
+    flags = SimpleNamespace(
+        dataset_name=args.dataset_name, dataset_split_name="train",
+        dataset_dir=args.dataset_dir or None, labels_offset=args.labels_offset,
+        model_name=args.model_name, preprocessing_name=None, batch_size=args.batch_size or 32,
+        use_grayscale=False, num_preprocessing_threads=None, seed=0, num_frames=args.num_frames)
+    try:
+        _, loader, _ = make_loader(flags, False, args.image_size)
+        return [images for images, _ in itertools.islice(loader, args.calibration_batches)]
+    except (ValueError, OSError) as error:
+        raise ValueError(f"--precision=int8 calibrates on --dataset_name={args.dataset_name}'s "
+                         f"train split, which cannot be read ({error}); pass its --dataset_dir") \
+            from None
 
 
 def _labels_file(args):

@@ -499,7 +499,22 @@ def add_eval_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     _add_data_flags(parser, "test", 100)
     _add_run_flags(parser)
     _add_deployment_flags(parser, "eval")
+    _add_precision_flags(parser)
     return parser
+
+
+def _add_precision_flags(parser, calibration: bool = True) -> None:
+    """Adds ``--precision`` (and ``--calibration_batches``) of ``slimtorch
+    eval``, ``predict`` and ``export`` (see ``slimtorch.precision``)."""
+    group = parser.add_argument_group("precision")
+    group.add_argument("--precision", choices=["fp32", "bf16", "int8"], default="fp32",
+                       help="fp32; bf16 (autocast; CPUs with AVX-512 BF16 or AMX, and CUDA); "
+                            "int8 (post-training static quantization, PT2E; x86 CPUs with "
+                            "AVX-512 VNNI or AMX; needs torchao) (default: %(default)s)")
+    if calibration:
+        group.add_argument("--calibration_batches", type=_positive_int, default=10,
+                           help="int8: batches the quantizer's ranges are calibrated on, the "
+                                "first of the data (default: %(default)s)")
 
 
 def add_export_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:

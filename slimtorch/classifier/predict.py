@@ -17,6 +17,10 @@ labels_offset`` outputs, as research/slim's ``export_inference_graph.py``.
 Without either the count is read from the checkpoint. Video nets (i3d, s3dg)
 classify each image as a clip of ``--num_frames`` copies of it (the
 "boring video" ``slimtorch train``/``eval`` make of still images).
+
+``--precision=bf16`` or ``int8`` runs the net at that precision
+(:func:`slimtorch.precision.inference_model`); int8 is calibrated on the
+first ``--calibration_batches`` batches of the given images.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import torch
 from ..data.preprocessing import preprocessing_fn_map
 from ..data.research_slim import LABELS_FILENAME, RESEARCH_SLIM_DATASETS, read_label_file
 from ..tools import predict as predicting
-from .flags import _non_negative_int, _positive_int
+from .flags import _add_precision_flags, _non_negative_int, _positive_int
 from .pipeline import check_names
 
 __all__ = ["add_flags", "main"]
@@ -93,6 +97,7 @@ def add_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     run.add_argument("--num_preprocessing_threads", type=_non_negative_int, default=None,
                      help="DataLoader worker processes decoding the images (default: none for "
                           "one batch of images, else up to 4)")
+    _add_precision_flags(parser)
     return parser
 
 
@@ -116,6 +121,7 @@ def main(args) -> int:
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     device = _device(args.device)
+    _check_precision(args.precision, device)
 
     num_classes = _num_classes(args)
     labels = _labels(args, num_classes)
@@ -124,14 +130,16 @@ def main(args) -> int:
     workers = args.num_preprocessing_threads
     if workers is None:   # worker processes pay off only beyond one batch
         workers = 0 if len(images) <= args.batch_size else min(4, os.cpu_count() or 1)
+    common = dict(labels_offset=args.labels_offset, preprocessing=args.preprocessing_name,
+                  image_size=args.image_size, num_frames=args.num_frames,
+                  use_grayscale=args.use_grayscale, batch_size=args.batch_size, device=device,
+                  num_workers=workers)
+    model = _at_precision(args, network_fn, images, common)
 
     from tqdm.auto import tqdm
     results = []
-    for prediction in predicting.iter_predictions(
-            network_fn, images, args.top_k, labels, labels_offset=args.labels_offset,
-            preprocessing=args.preprocessing_name, image_size=args.image_size,
-            num_frames=args.num_frames, use_grayscale=args.use_grayscale,
-            batch_size=args.batch_size, device=device, num_workers=workers, progress=None):
+    for prediction in predicting.iter_predictions(model, images, args.top_k, labels,
+                                                  progress=None, **common):
         results.append(prediction)
         if prediction.error is not None:
             tqdm.write(f"slimtorch predict: skipped {prediction.image}: {prediction.error}",
@@ -153,6 +161,37 @@ def main(args) -> int:
                                      labels_offset=args.labels_offset, top_k=args.top_k)
         print(f"wrote {args.output_file}")
     return 0
+
+
+def _check_precision(precision: str, device) -> None:
+    if precision != "fp32":
+        from ..precision import check_precision
+        try:
+            check_precision(precision, device)
+        except ImportError as error:   # torchao for int8: the CLI's one-line error
+            raise ValueError(str(error)) from None
+
+
+def _at_precision(args, network_fn, images: list, common: dict):
+    """``network_fn`` at ``--precision``; int8 is calibrated on the
+    preprocessed batches of the first images (recorded by a forward
+    pre-hook while the float net classifies them)."""
+    from ..precision import inference_model
+    if args.precision != "int8":
+        return inference_model(network_fn, args.precision)
+    batches = []
+    hook = network_fn.register_forward_pre_hook(lambda module, inputs: batches.append(inputs[0]))
+    try:
+        for _ in predicting.iter_predictions(
+                network_fn, images[:args.calibration_batches * args.batch_size], 1, None,
+                progress=False, **common):
+            pass
+    finally:
+        hook.remove()
+    if not batches:
+        raise ValueError("--precision=int8: none of the images decoded, so there is nothing to "
+                         "calibrate on; pass image files that decode")
+    return inference_model(network_fn, "int8", batches)
 
 
 def _format(prediction) -> str:

@@ -77,6 +77,15 @@ def plain_inference() -> Iterator[None]:
         _ENABLED.pop()
 
 
+def _graph_wanted() -> bool:
+    """Whether the ops run are being recorded (tracing, exporting, compiling,
+    a dispatch mode such as the FLOP counter): those see standard ops and
+    fake tensors, never caches of real storage."""
+    return (torch.jit.is_tracing() or torch.compiler.is_compiling()
+            or torch._C._get_dispatch_mode(torch._C._TorchDispatchModeKey.PROXY) is not None
+            or torch.utils._python_dispatch._get_current_dispatch_mode() is not None)
+
+
 def _onednn_dtype(inputs: torch.Tensor, weights: torch.Tensor, biases) -> Optional[torch.dtype]:
     """The dtype the oneDNN fused kernel would run ``F.conv2d`` in, or None
     where it cannot stand in: CPU tensors, float32 (or bfloat16, also under
@@ -87,9 +96,7 @@ def _onednn_dtype(inputs: torch.Tensor, weights: torch.Tensor, biases) -> Option
     if torch.is_grad_enabled() and (inputs.requires_grad or weights.requires_grad
                                     or (biases is not None and biases.requires_grad)):
         return None
-    if torch.jit.is_tracing() or torch.compiler.is_compiling() or \
-            torch._C._get_dispatch_mode(torch._C._TorchDispatchModeKey.PROXY) is not None or \
-            torch.utils._python_dispatch._get_current_dispatch_mode() is not None:
+    if _graph_wanted():
         return None
     if not torch.backends.mkldnn.is_available() or not (
             inputs.is_contiguous() or inputs.is_contiguous(memory_format=torch.channels_last)):
@@ -223,7 +230,7 @@ def fused_normalize(layer, inputs: torch.Tensor, plan, normalizer_fn, normalizer
     """``activation_fn(normalizer_fn(layer.linear(inputs, plan)))`` computed
     with the batch norm folded into ``layer`` and the activation fused, for
     channels-first ``inputs``; None where the plain path must run."""
-    if not _ENABLED[-1] or not hasattr(layer, "fold"):
+    if not _ENABLED[-1] or not hasattr(layer, "fold") or _graph_wanted():
         return None
     rank = layer.dims + 2
     bn = _inference_call(layer, normalizer_fn, normalizer_params, rank)

@@ -40,6 +40,21 @@ model; :func:`export_info` reads everything the exporter recorded.
 
 ONNX needs the optional packages onnx, onnxscript and onnxruntime
 (``pip install "slimtorch[onnx]"``); onnxruntime checks the exported model.
+
+**Precision** (:data:`PRECISION_FORMATS`). ``precision='bf16'`` writes the
+net with bfloat16 weights (half the file) that takes and returns float32:
+the input is cast to bfloat16 inside, every op runs in bfloat16, the
+outputs are cast back (pt2, TorchScript; onnxruntime has no bfloat16
+convolutions on the CPU). ``precision='int8'`` writes the PT2E-quantized
+program (pt2 only): int8 weights, ``quantize`` / ``dequantize`` ops around
+float ones, calibrated on ``calibration_batches`` (see
+:mod:`slimtorch.precision`); it runs as it is (in float, with int8
+rounding), and ``torch.compile`` with inductor's freezing or torchao's
+``lower_pt2e_quantized_to_x86`` turn it into int8 kernels. Its ``quantize``
+/ ``dequantize`` ops are registered by ``import torchao`` (or ``import
+torch.ao.quantization.fx._decomposed``): do that before
+``torch.export.load``. Either precision is checked against the same model
+run eagerly.
 """
 
 from __future__ import annotations
@@ -64,13 +79,16 @@ from ..graph import Graph
 from ..model import Model
 from ..nets import nets_factory
 
-__all__ = ["FORMATS", "ExportInfo", "export", "export_info", "graph_names", "load_labels"]
+__all__ = ["FORMATS", "PRECISION_FORMATS", "ExportInfo", "export", "export_info", "graph_names",
+           "load_labels", "named_outputs"]
 
 logger = logging.getLogger(__name__)
 
 #: The formats :func:`export` writes, and the file endings that pick each.
 FORMATS = {"pt2": (".pt2",), "onnx": (".onnx",), "torchscript": (".pt", ".ts", ".torchscript", ".jit")}
 ONNX_EXTRA = 'pip install "slimtorch[onnx]"'
+#: The formats each precision is written in.
+PRECISION_FORMATS = {"fp32": tuple(FORMATS), "bf16": ("pt2", "torchscript"), "int8": ("pt2",)}
 _LABELS, _INFO = "labels.txt", "slimtorch_export.json"
 # How far an export may be from eager, relative to the largest eager output
 # (at least 1). pt2 and TorchScript run torch's own kernels. onnxruntime's
@@ -152,6 +170,7 @@ class ExportInfo:
         max_difference: the largest difference of the exported program's
             outputs from eager's on the example batch, relative to the largest
             eager output (None: not checked, e.g. ONNX without onnxruntime).
+        precision: ``'fp32'``, ``'bf16'`` or ``'int8'``.
     """
 
     path: str
@@ -162,6 +181,7 @@ class ExportInfo:
     model_name: str = ""
     labels: Optional[dict] = None
     max_difference: Optional[float] = None
+    precision: str = "fp32"
 
 
 def export(model: Union[str, nn.Module], output_file: str, format: Optional[str] = None, *,
@@ -169,7 +189,8 @@ def export(model: Union[str, nn.Module], output_file: str, format: Optional[str]
            image_size: Optional[int] = None, batch_size: Optional[int] = None,
            num_frames: Optional[int] = None, input_shape: Optional[Sequence[int]] = None,
            labels=None, labels_offset: int = 0, output_names: Optional[Sequence[str]] = None,
-           is_training: bool = False, check: bool = True) -> ExportInfo:
+           is_training: bool = False, check: bool = True, precision: str = "fp32",
+           calibration_batches=None) -> ExportInfo:
     """Writes ``model`` with its weights baked in to ``output_file``.
 
     Args:
@@ -201,6 +222,9 @@ def export(model: Union[str, nn.Module], output_file: str, format: Optional[str]
         check: run the export on an example batch and compare it with eager
             (at most 1e-5 of the largest output apart, 1e-4 for onnxruntime,
             whose kernels round differently; else ``ValueError``).
+        precision: ``'fp32'``, ``'bf16'`` or ``'int8'`` (see the module
+            docstring; :data:`PRECISION_FORMATS` lists the formats of each).
+        calibration_batches: int8: image batches to calibrate on (required).
 
     Returns:
         an :class:`ExportInfo`.
@@ -211,6 +235,7 @@ def export(model: Union[str, nn.Module], output_file: str, format: Optional[str]
         ImportError: ONNX without its packages (the message names the extra).
     """
     format = _format(format, output_file)
+    _check_precision(precision, format, is_training)
     if format == "onnx":
         _require_onnx()
     if batch_size is not None and batch_size < 1:
@@ -235,11 +260,13 @@ def export(model: Union[str, nn.Module], output_file: str, format: Optional[str]
         net.eval()
         wrapper = _Outputs(net, _output_names(net, name, output_names, shape))
         example = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+        wrapper = _at_precision(wrapper, precision, calibration_batches)
         with torch.no_grad():
             expected = wrapper(example)
         names_by_index = _labels(labels, labels_offset, expected)
         info = ExportInfo(os.fspath(output_file), format, "input",
-                          (batch_size,) + tuple(shape[1:]), tuple(expected), name, names_by_index)
+                          (batch_size,) + tuple(shape[1:]), tuple(expected), name, names_by_index,
+                          precision=precision)
         extra = {_INFO: json.dumps(_describe(info, labels_offset), indent=1)}
         if names_by_index is not None:
             extra[_LABELS] = "".join(f"{i}:{label}\n" for i, label in names_by_index.items())
@@ -279,7 +306,7 @@ def export_info(path: str) -> ExportInfo:
     data = json.loads(text)
     return ExportInfo(os.fspath(path), data["format"], data["input_name"],
                       tuple(data["input_shape"]), tuple(data["output_names"]), data["model_name"],
-                      load_labels(path))
+                      load_labels(path), precision=data.get("precision", "fp32"))
 
 
 # -- building -----------------------------------------------------------------------------------
@@ -323,6 +350,60 @@ def _prepare(model, num_classes, image_size, num_frames, input_shape, batch_size
     return model, tuple(shape), name
 
 
+def _check_precision(precision: str, format: str, is_training: bool) -> None:
+    if precision not in PRECISION_FORMATS:
+        raise ValueError(f"export: precision {precision!r} is not one of "
+                         f"{', '.join(PRECISION_FORMATS)}")
+    formats = PRECISION_FORMATS[precision]
+    if format not in formats:
+        raise ValueError(f"export: a {precision} model is written as {' or '.join(formats)} only, "
+                         f"not {format}; pass format={formats[0]!r} (a .{formats[0]} file), or "
+                         "precision='fp32'")
+    if precision != "fp32" and is_training:
+        raise ValueError(f"export: precision {precision!r} is for inference; leave is_training "
+                         "out (or export it in fp32)")
+
+
+def _at_precision(wrapper: "_Outputs", precision: str, calibration_batches) -> nn.Module:
+    """``wrapper`` (the net's named outputs) at ``precision``: the module
+    exported (see the module docstring)."""
+    if precision == "bf16":
+        return _Outputs(_Bfloat16(copy.deepcopy(wrapper.net).to(torch.bfloat16)), wrapper.names)
+    if precision == "int8":
+        from .. import precision as precisions
+        from .._quantize import quantize_reference
+        precisions._check_int8(torch.device("cpu"))
+        images = [images.cpu() for images in precisions._calibration_images(calibration_batches)]
+        return _Quantized(quantize_reference(wrapper.net, images, wrapper.names)[0])
+    return wrapper
+
+
+class _Quantized(nn.Module):
+    """The converted int8 program as a module whose ``train()`` returns it
+    (the program's own, patched by torchao, returns None)."""
+
+    def __init__(self, program: nn.Module) -> None:
+        super().__init__()
+        self.program = program
+
+    def forward(self, input: torch.Tensor) -> dict:
+        return self.program(input)
+
+
+class _Bfloat16(nn.Module):
+    """A bfloat16 net taking and returning float32 (see the module docstring)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, input: torch.Tensor):
+        result = self.net(input.to(torch.bfloat16))
+        return torch.utils._pytree.tree_map(
+            lambda t: t.float() if isinstance(t, torch.Tensor) and t.is_floating_point() else t,
+            result)
+
+
 def _off_cpu(net: nn.Module) -> bool:
     return any(t.device.type != "cpu" for t in [*net.parameters(), *net.buffers()])
 
@@ -335,6 +416,14 @@ def _output_names(net, name: str, given, shape) -> list:
     with torch.no_grad():
         single = isinstance(net(torch.zeros(shape)), torch.Tensor)
     return ["output"] if single else ["logits", "predictions"]
+
+
+def named_outputs(net: nn.Module, names: Sequence[str]) -> nn.Module:
+    """``net`` as the module :func:`export` writes: ``input -> {name:
+    tensor}``, the logits and predictions (or the one tensor) under
+    ``names`` (e.g. :func:`graph_names`); ``slimtorch.precision`` quantizes
+    this same module."""
+    return _Outputs(net, list(names))
 
 
 class _Outputs(nn.Module):
@@ -388,6 +477,7 @@ def _describe(info: ExportInfo, labels_offset: int) -> dict:
     return {"format": info.format, "input_name": info.input_name,
             "input_shape": list(info.input_shape), "output_names": list(info.output_names),
             "model_name": info.model_name, "labels_offset": labels_offset,
+            "precision": info.precision,
             "slimtorch_version": _version()}
 
 
