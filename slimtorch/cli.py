@@ -372,6 +372,10 @@ def main(argv=None) -> int:
             print(details)
         _error(args.command, what)
         return 1
+    except FloatingPointError as error:   # a diverged training run: not a bug, a setting
+        _error(args.command, f"{error}; the training diverged: lower --learning_rate or try "
+                             "another --optimizer")
+        return 1
     except KeyboardInterrupt as error:   # Ctrl-C outside the training loop's handling
         print(f"slimtorch {args.command}: interrupted" + (f" ({error})" if str(error) else ""),
               file=sys.stderr)

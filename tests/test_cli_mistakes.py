@@ -243,3 +243,16 @@ def test_console_mistake_and_sigint(tmp_path):
     assert job.returncode == 130, err
     assert "Traceback" not in err and "trained to" not in out
     assert slim.checkpoint.latest_checkpoint(str(tmp_path)) is not None
+
+
+def test_a_diverging_run_ends_with_one_line_not_a_traceback(tmp_path, capsys):
+    """A learning rate so large that the loss becomes inf/nan: TF-Slim's
+    check_numerics error, said as the CLI's one line with the fix."""
+    status = cli.main(["train", f"--train_dir={tmp_path / 'run'}", "--optimizer=sgd",
+                       "--learning_rate=1e12", "--max_number_of_steps=30", "--batch_size=8",
+                       *FAST])
+    err = capsys.readouterr().err
+    assert status == 1 and "Traceback" not in err
+    last = err.rstrip("\n").splitlines()[-1]
+    assert last.startswith("slimtorch train: error: LossTensor is inf or nan: loss = ")
+    assert last.endswith("the training diverged: lower --learning_rate or try another --optimizer")
