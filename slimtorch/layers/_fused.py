@@ -56,6 +56,8 @@ from torch.utils.weak import WeakIdKeyDictionary
 from ..arg_scope import arg_scope_func_key, current_arg_scope
 from ..scopes import current_frame
 from ._activation import activate
+from ._batch_norm import BatchNorm, batch_norm, call_settings
+from ._layer import resolve_is_training
 from ._norm_base import _channels_first
 
 __all__ = ["conv2d_activated", "fused_normalize", "plain_inference"]
@@ -167,34 +169,26 @@ def _prepacked(weights: torch.Tensor, dtype: torch.dtype, padding: list, stride:
     return packed
 
 
-@functools.lru_cache(maxsize=None)
-def _batch_norm_defaults() -> dict:
-    from ._batch_norm import batch_norm
-    signature = inspect.signature(inspect.unwrap(batch_norm))
-    return {name: p.default for name, p in signature.parameters.items()
-            if p.default is not inspect.Parameter.empty}
-
-
-def _batch_norm_key():
-    from ._batch_norm import batch_norm
-    return arg_scope_func_key(batch_norm)
+# batch_norm's arg_scope key and its defaults: what a normalizer call gets.
+_BATCH_NORM_KEY = arg_scope_func_key(batch_norm)
+_BATCH_NORM_DEFAULTS = {name: p.default for name, p in
+                        inspect.signature(inspect.unwrap(batch_norm)).parameters.items()
+                        if p.default is not inspect.Parameter.empty}
 
 
 def _inference_call(layer, normalizer_fn, normalizer_params, rank: int):
     """The layer's ``BatchNorm`` when this ``normalizer_fn(**normalizer_params)``
     call (with the arg_scope's ``batch_norm`` arguments) is a plain inference
     call the fold reproduces exactly; else None."""
-    from ._batch_norm import BatchNorm, call_settings
     bn = layer._modules.get("BatchNorm")
     if not isinstance(bn, BatchNorm) or bn.folded or arg_scope_func_key(normalizer_fn) is not \
-            _batch_norm_key() or current_frame().building:
+            _BATCH_NORM_KEY or current_frame().building:
         return None
-    defaults = _batch_norm_defaults()
-    kwargs = {**current_arg_scope().get(_batch_norm_key(), {}), **(normalizer_params or {})}
+    defaults = _BATCH_NORM_DEFAULTS
+    kwargs = {**current_arg_scope().get(_BATCH_NORM_KEY, {}), **(normalizer_params or {})}
     if not kwargs.keys() <= defaults.keys():
         return None   # the plain path raises batch_norm's TypeError
     args = {**defaults, **kwargs}
-    from ._layer import resolve_is_training
     if resolve_is_training(args["is_training"]) or args["batch_weights"] is not None \
             or args["adjustment"] is not None or args["renorm"] or args["outputs_collections"] \
             or args["scope"] not in (None, "BatchNorm") or args["fused"] not in (None, True, False) \
