@@ -12,8 +12,8 @@ fine-tuning models, on PyTorch.
 """
 
 from . import (checkpoint, data, distributed, evaluation, initializers, layers, learning, losses,
-               metrics, model, model_analyzer, nets, optimization, regularizers, summaries, tools,
-               utils)
+               metrics, model, model_analyzer, nets, optimization, pretrained, regularizers,
+               summaries, tools, utils)
 from ._fold import fold_batch_norms, optimize_for_inference
 from ._version import __version__
 from .arg_scope import (ScopedArgumentError, add_arg_scope, arg_scope, arg_scope_func_key,
@@ -76,7 +76,8 @@ __all__ = [
     "prefetch_queue", "tfexample_decoder",
     # submodules (slimtorch.testing and slimtorch.training are imported on demand)
     "checkpoint", "data", "distributed", "evaluation", "initializers", "layers", "learning",
-    "losses", "metrics", "model", "model_analyzer", "nets", "optimization", "regularizers",
+    "losses", "metrics", "model", "model_analyzer", "nets", "optimization", "pretrained",
+    "regularizers",
     "summaries", "tools", "utils",
     "__version__",
 ]

@@ -10,6 +10,8 @@
     slimtorch export --model_name=vgg_16 --checkpoint_path=DIR --output_file=vgg16.pt2
     slimtorch predict --model_name=vgg_16 --checkpoint_path=DIR photo.jpg photos/
     slimtorch convert-data --dataset_name=folder --dataset_dir=IMAGES --output_dir=SHARDS
+    slimtorch download --model_name=inception_v3   # the zoo's weights, cached and converted
+    slimtorch train --model_name=inception_v3 --checkpoint_path=pretrained:inception_v3 ...
 
 Every mistake (a bad flag or value, a missing file, a checkpoint that does
 not fit) is one line on stderr, ``slimtorch <command>: error: <what>; <fix>``,
@@ -192,6 +194,26 @@ def _dest(flag: str) -> str:
     return flag.lstrip("-").replace("-", "_")
 
 
+def _resolve_pretrained(args) -> None:
+    """``--checkpoint_path=pretrained:NAME`` becomes the cached, converted
+    file of registry weights NAME (downloaded now if needed), and
+    ``args.pretrained`` records NAME (predict and eval then name ImageNet's
+    classes). ``train`` resolves it itself: only when it does not resume."""
+    path = getattr(args, "checkpoint_path", None)
+    args.pretrained = None
+    from .pretrained import PRETRAINED_PREFIX, get_pretrained, pretrained_checkpoint
+    if isinstance(path, str) and path.startswith(PRETRAINED_PREFIX):
+        weights = get_pretrained(path[len(PRETRAINED_PREFIX):])
+        model_name = getattr(args, "model_name", None)
+        if model_name and model_name != weights.net:
+            raise ValueError(f"--checkpoint_path={path} holds weights for {weights.net}, not "
+                             f"--model_name={model_name}; pass --model_name={weights.net} (or "
+                             f"`slimtorch download --list` for {model_name}'s weights)")
+        args.pretrained = weights.name
+        if args.command != "train":
+            args.checkpoint_path = pretrained_checkpoint(args.pretrained)
+
+
 def _error(command: str, text: str) -> None:
     print(f"slimtorch {command}: error: {text}", file=sys.stderr)
 
@@ -205,7 +227,7 @@ def _inspect(args) -> int:
 def _convert(args) -> int:
     from .tools import convert_checkpoint
     summary = convert_checkpoint(args.src, args.dst, net=args.net, num_classes=args.num_classes,
-                                 torchvision=args.torchvision)
+                                 torchvision=args.torchvision, moving_averages=args.moving_averages)
     print(f"{summary}\nwrote {args.dst}")
     return 0
 
@@ -273,6 +295,11 @@ def _predict(args) -> int:
     return predict.main(args)
 
 
+def _download(args) -> int:
+    from .classifier import download
+    return download.main(args)
+
+
 def _convert_data(args) -> int:
     from .classifier import convert_data
     return convert_data.main(args)
@@ -322,6 +349,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_convert_data_flags(convert_data)
     convert_data.set_defaults(run=_convert_data)
 
+    download = commands.add_parser(
+        "download", help="download the TF-Slim model zoo's pretrained weights by name",
+        description="Downloads, checks and converts a research/slim (or torchvision) ImageNet "
+                    "checkpoint once into the cache ($SLIMTORCH_HOME, default "
+                    "~/.cache/slimtorch); --checkpoint_path=pretrained:NAME then uses it.")
+    from .classifier.download import add_download_flags
+    add_download_flags(download)
+    download.set_defaults(run=_download)
+
     inspect = commands.add_parser("inspect", help="list a checkpoint's tensors")
     inspect.add_argument("path", help="checkpoint file, prefix (model.ckpt-1000) or directory")
     inspect.set_defaults(run=_inspect)
@@ -333,6 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--num-classes", type=int, help="the net's classes (default: from SRC)")
     convert.add_argument("--torchvision", action="store_true",
                          help="SRC is a torchvision state dict: map its names onto --net")
+    convert.add_argument("--moving_averages", action="store_true",
+                         help="store each variable's ExponentialMovingAverage shadow in its "
+                              "place (research/slim's eval with --moving_average_decay)")
     convert.set_defaults(run=_convert)
 
     check = commands.add_parser(
@@ -363,6 +402,7 @@ def main(argv=None) -> int:
     if args.command in ("train", "eval", "export", "predict", "convert-data"):
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
+        _resolve_pretrained(args)
         return args.run(args)
     except mistakes as error:
         # The first line is the message; any further lines (a convert's

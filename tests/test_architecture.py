@@ -22,7 +22,7 @@ LEVELS = {
     "layers": 2, "losses": 2, "metrics": 2, "optimization": 2, "distributed": 2, "model_analyzer": 2,
     "nets": 3, "data": 3, "checkpoint": 3, "_fold": 3,
     "training": 4, "learning": 4, "evaluation": 4, "tools": 4, "testing": 4, "precision": 4,
-    "_quantize": 4,
+    "_quantize": 4, "pretrained": 4,
     "classifier": 5, "cli": 5, "__main__": 5,
 }
 ROOT_MODULES = {name for name in LEVELS if not (ROOT / name).is_dir()}
@@ -94,7 +94,10 @@ def test_the_root_holds_the_public_modules_and_private_ones_by_name():
 
 #: Upward imports allowed, each lazy and for a reason: tf_slim keeps
 #: ``optimize_loss`` in ``layers.optimizers``, but it is built on the trainer.
-UPWARD_EXCEPTIONS = {("slimtorch.layers.optimizers", "slimtorch.training")}
+UPWARD_EXCEPTIONS = {("slimtorch.layers.optimizers", "slimtorch.training"),
+                     # get_network_fn(pretrained=True): the registry converts
+                     # checkpoints by building nets, so it sits above them.
+                     ("slimtorch.nets.nets_factory", "slimtorch.pretrained")}
 
 
 def test_dependencies_point_down():

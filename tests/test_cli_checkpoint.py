@@ -156,3 +156,27 @@ def test_convert_torchvision_inception_and_resnet(tmp_path, net, constructor, si
         _, end_points = network_fn.eval()(images)
         tv(images)
     torch.testing.assert_close(end_points[point], captured["x"], rtol=1e-4, atol=1e-4)
+
+
+def test_convert_moving_averages_stores_the_shadows_in_place(tmp_path, capsys):
+    """research/slim's MobileNet and NASNet numbers use the moving averages:
+    ``--moving_averages`` stores each ``<name>/ExponentialMovingAverage`` (a
+    TF-made fixture's: every variable twice, different values) under
+    ``<name>``; a variable without one (global_step) keeps its own."""
+    fixture = str(pathlib.Path(__file__).parent / "golden" / "tf_nets" / "nasnet_cifar_ema")
+    averaged = str(tmp_path / "ema.safetensors")
+    assert main(["convert", fixture, averaged, "--moving_averages"]) == 0
+    assert capsys.readouterr().out.startswith("355 tensors copied (tf layout)")
+    suffix = "/ExponentialMovingAverage"
+    with load_checkpoint(fixture) as tf, load_checkpoint(averaged) as converted:
+        names = tf.get_variable_to_shape_map()
+        shadowed = {n[: -len(suffix)] for n in names if n.endswith(suffix)}
+        assert len(shadowed) == 354
+        assert sorted(converted.get_variable_to_shape_map()) == sorted(n for n in names
+                                                                        if not n.endswith(suffix))
+        for name in converted.get_variable_to_shape_map():
+            source = name + suffix if name in shadowed else name
+            assert torch.equal(converted.get_torch_tensor(name),
+                               torch.from_numpy(tf.get_tensor(source))), name
+        some = sorted(shadowed)[0]
+        assert not torch.equal(converted.get_torch_tensor(some), torch.from_numpy(tf.get_tensor(some)))

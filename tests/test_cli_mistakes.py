@@ -77,7 +77,7 @@ def _one_line(capsys, argv) -> str:
      "slimtorch convert: error: --num-classes must be a whole number, not 'ten'; "
      "see `slimtorch convert --help`"),
     ([], "slimtorch: error: no command given; the commands are train, eval, export, predict, "
-         "convert-data, inspect, convert, check (`slimtorch --help` describes them)"),
+         "convert-data, download, inspect, convert, check (`slimtorch --help` describes them)"),
     (["trian"], "slimtorch: error: unknown command 'trian'; did you mean train?"),
 ])
 def test_flag_mistakes(argv, line, capsys):

@@ -290,10 +290,12 @@ def test_no_deployment_flag_no_note(tmp_path, capsys, fake_train):
      "train in float"),
     (["eval", "--quantize"],
      "slimtorch eval: error: --quantize asks for tf.contrib.quantize's quantized evaluation "
-     "graph, which slimtorch does not build; drop it to evaluate the float model"),
+     "graph, which slimtorch does not build; use --precision=int8 (post-training int8, "
+     "calibrated on the eval data) or drop it for the float model"),
     (["eval", "--quantize=True"],
      "slimtorch eval: error: --quantize asks for tf.contrib.quantize's quantized evaluation "
-     "graph, which slimtorch does not build; drop it to evaluate the float model"),
+     "graph, which slimtorch does not build; use --precision=int8 (post-training int8, "
+     "calibrated on the eval data) or drop it for the float model"),
     (["train", "--sync_replicas", "--replicas_to_aggregate=2"],
      "slimtorch train: error: --replicas_to_aggregate=2 with --sync_replicas averages 2 "
      "replicas' gradients per step, but this run has 1 machine; launch `torchrun --nnodes=2 "

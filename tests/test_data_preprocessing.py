@@ -20,7 +20,8 @@ from safetensors.torch import load_file
 
 from slimtorch.data.preprocessing import (PreprocessingTransform, cifarnet, color, geometry,
                                           get_preprocessing, inception, lenet, preprocessing_fn_map,
-                                          preprocessing_names, resize, vgg, video)
+                                          preprocessing_names, resize, torchvision_style, vgg,
+                                          video)
 from slimtorch.data.preprocessing.bounding_box import sample_distorted_bounding_box
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "preprocessing.safetensors")
@@ -315,7 +316,7 @@ RESEARCH_SLIM_MAP = {
 
 
 # Nets research/slim's map leaves out, mapped here so every factory net trains.
-ADDED = {"nasnet_cifar": cifarnet, "i3d": video, "s3dg": video}
+ADDED = {"nasnet_cifar": cifarnet, "i3d": video, "s3dg": video, "torchvision": torchvision_style}
 
 
 def test_factory_has_research_slims_map():

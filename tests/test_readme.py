@@ -1,14 +1,35 @@
 """Every ```python block of the README runs (so the README cannot rot)."""
 
+import importlib.util
 import pathlib
 import re
+
+import pytest
 
 import slimtorch as slim
 
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 
 
-def test_readme_python_blocks_run(capsys):
+@pytest.fixture
+def zoo_cache(tmp_path, monkeypatch):
+    """An offline machine whose cache holds MobileNet v1's converted weights
+    (random values standing in for the download: the README's example takes
+    the cache-hit path, which reads exactly this file)."""
+    from slimtorch.checkpoint import save_checkpoint
+    from slimtorch.nets import nets_factory
+    from slimtorch.pretrained import converted_path, get_pretrained
+
+    monkeypatch.setenv("SLIMTORCH_HOME", str(tmp_path))
+    monkeypatch.setenv("SLIMTORCH_OFFLINE", "1")
+    weights = get_pretrained("mobilenet_v1")
+    with slim.Graph():
+        net = nets_factory.get_network_fn("mobilenet_v1", weights.num_classes)
+        net.build(net.input_shape(1))
+    save_checkpoint(converted_path(weights), dict(net.named_variables()))
+
+
+def test_readme_python_blocks_run(capsys, zoo_cache):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
     assert blocks
     for block in blocks:
@@ -77,3 +98,15 @@ def test_readme_mistakes_print_what_it_shows(capsys):
         slim.reset_default_graph()
         assert cli.main(shlex.split(command)[1:] + ["--train_dir=/nonexistent/readme"]) == 1
         assert capsys.readouterr().err == line + "\n", command
+
+
+@pytest.mark.slow
+def test_readme_pretrained_table_is_the_registrys():
+    """The README's table of pretrained weights is generated (its sizes build
+    every net on the meta device: slow); regenerate it with
+    ``python scripts/pretrained_table.py --write README.md``."""
+    path = README.parent / "scripts" / "pretrained_table.py"
+    spec = importlib.util.spec_from_file_location("pretrained_table", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--check", str(README)]) == 0

@@ -53,7 +53,7 @@ def main(flags) -> dict:
     })
 
     _check_predictions_file(flags.predictions_file)
-    report = EvalReport(num_classes, class_names(dataset, num_classes, flags.labels_offset),
+    report = EvalReport(num_classes, _class_names(dataset, num_classes, flags),
                         flags.eval_dir, flags.predictions_file)
 
     model = _AtPrecision(network_fn, getattr(flags, "precision", "fp32"), loader,
@@ -94,6 +94,20 @@ def main(flags) -> dict:
         return evaluation.evaluate_once(path, flags.eval_dir, loader, **common)
     finally:
         report.close()
+
+
+def _class_names(dataset, num_classes: int, flags) -> list:
+    """The report's class names: the dataset's; for ImageNet (or the model
+    zoo's weights, ``--checkpoint_path=pretrained:NAME``) without a
+    labels.txt, the ImageNet names shipped with slimtorch."""
+    names = class_names(dataset, num_classes, flags.labels_offset)
+    imagenet = getattr(flags, "pretrained", None) or flags.dataset_name == "imagenet"
+    if imagenet and dataset.num_classes in (1000, 1001) and \
+            names == [str(i) for i in range(num_classes)]:
+        from ..data.imagenet_labels import labels_for
+        labels = labels_for(dataset.num_classes)
+        names = [labels[i + flags.labels_offset] for i in range(num_classes)]
+    return names
 
 
 def _check_precision(flags) -> None:

@@ -348,7 +348,8 @@ def _replacement(name: str, value, flags, layout: tuple, command: str) -> str:
         if not value:
             return "--quantize=false is ignored: slimtorch evaluates the float model"
         raise ValueError("--quantize asks for tf.contrib.quantize's quantized evaluation graph, "
-                         "which slimtorch does not build; drop it to evaluate the float model")
+                         "which slimtorch does not build; use --precision=int8 (post-training "
+                         "int8, calibrated on the eval data) or drop it for the float model")
     assert name == "clone_on_cpu", name
     if not value:
         return f"--clone_on_cpu=false is ignored: --device chooses where to train " \

@@ -262,6 +262,18 @@ def _dataset_classes(args) -> int:
             from None
 
 
+def _imagenet_labels(args, num_classes: int):
+    """ImageNet's class names (shipped with slimtorch) for the model zoo's
+    weights (``--checkpoint_path=pretrained:NAME``) and ``--dataset_name=imagenet``:
+    1001 classes name 0 "background", 1000 start at "tench"."""
+    if not (getattr(args, "pretrained", None) or args.dataset_name == "imagenet"):
+        return None
+    if num_classes + args.labels_offset not in (1000, 1001):
+        return None
+    from ..data.imagenet_labels import labels_for
+    return labels_for(num_classes + args.labels_offset)
+
+
 def _labels(args, num_classes: int):
     """``{id: name}`` from ``--labels_file`` (or ``--dataset_dir``'s labels.txt),
     checked against the net's ids ``labels_offset .. labels_offset + num_classes - 1``."""
@@ -270,7 +282,7 @@ def _labels(args, num_classes: int):
             os.path.isfile(os.path.join(args.dataset_dir, LABELS_FILENAME)):
         path = args.dataset_dir
     if path is None:
-        return None
+        return _imagenet_labels(args, num_classes)
     if os.path.isdir(path):
         directory, filename = path, LABELS_FILENAME
     elif os.path.isfile(path):

@@ -19,6 +19,7 @@ import torch
 from .. import learning, losses, optimization
 from ..checkpoint import (CheckpointError, assign_from_checkpoint, latest_checkpoint,
                           resolve_checkpoint_path)
+from ..pretrained import PRETRAINED_PREFIX, load_pretrained, pretrained_checkpoint
 from ..variables import get_model_variables
 from .pipeline import make_loader
 
@@ -70,10 +71,24 @@ def get_init_fn(flags):
                      if not any(v.name.startswith(scope) for scope in
                                 flags.checkpoint_exclude_scopes)]
         logger.info("Fine-tuning from %s", flags.checkpoint_path)
-        report = assign_from_checkpoint(flags.checkpoint_path, variables,
-                                        ignore_missing_vars=flags.ignore_missing_vars)
+        name = _pretrained_name(flags)
+        if name is not None:
+            # Registry weights know their class count: logits of another
+            # count are left out (and reported) without --checkpoint_exclude_scopes.
+            report = load_pretrained(variables, name)
+        else:
+            report = assign_from_checkpoint(flags.checkpoint_path, variables,
+                                            ignore_missing_vars=flags.ignore_missing_vars)
         logger.info("%s", report)
     return init_fn
+
+
+def _pretrained_name(flags):
+    """NAME of ``--checkpoint_path=pretrained:NAME``, else None."""
+    path = flags.checkpoint_path
+    if isinstance(path, str) and path.startswith(PRETRAINED_PREFIX):
+        return path[len(PRETRAINED_PREFIX):]
+    return None
 
 
 def check_checkpoint_path(flags) -> None:
@@ -91,6 +106,13 @@ def check_checkpoint_path(flags) -> None:
     """
     path = flags.checkpoint_path
     if path is None:
+        return
+    name = _pretrained_name(flags)
+    if name is not None:
+        # Fetched now (downloaded and converted once), before --train_dir is
+        # touched; not when the run resumes from its own checkpoint.
+        if not latest_checkpoint(getattr(flags, "train_dir", None) or ""):
+            pretrained_checkpoint(name)
         return
     if os.path.isdir(path):
         if latest_checkpoint(path) is None:

@@ -40,6 +40,7 @@ from .errors import OutOfRangeError, TFRecordError
 from .example import decode_example, encode_example
 from .factory import DATASET_NAMES, get_dataset
 from .image_decoding import decode_image_bytes
+from .imagenet_labels import imagenet_class_names, imagenet_synsets, labels_for, write_imagenet_labels_file
 from .local import CIFAR10Dataset, ImageFolderDataset, MNISTDataset, SyntheticDataset, TensorImageDataset
 from .research_slim import ResearchSlimSplit, read_label_file, research_slim_dataset, write_label_file
 from .shards import expand_file_pattern, sharded_file_names
@@ -55,7 +56,8 @@ __all__ = [
     "decode_image_bytes", "encode_example", "expand_file_pattern", "iter_tfrecord",
     "read_label_file", "read_record_at", "research_slim_dataset", "scan_record_offsets",
     "sharded_file_names", "write_label_file", "write_tfrecord", "tfrecord_directory_dataset",
-    "convert",
+    "convert", "imagenet_class_names", "imagenet_synsets", "labels_for",
+    "write_imagenet_labels_file",
     "OutOfRangeError", "data_decoder", "data_provider", "dataset", "dataset_data_provider",
     "dataset_utils", "parallel_reader", "parsing", "prefetch_queue", "tfexample_decoder",
 ]

@@ -9,11 +9,16 @@ package, imported on first use (so ``import slimtorch`` stays cheap):
     >>> import slimtorch.nets as nets
     >>> nets.vgg.vgg_16.default_image_size, nets.inception.inception_v3.default_image_size
     (224, 299)
+
+``slim.nets.load_pretrained(network_fn)`` restores the model zoo's ImageNet
+weights (:mod:`slimtorch.pretrained`), as ``get_network_fn(...,
+pretrained=True)`` does.
 """
 
 import importlib
 
 from . import nets_factory
+from .nets_factory import load_pretrained
 
 #: The zoo's modules, as tf_slim's and research/slim's ``nets`` package has them.
 _MODULES = (
@@ -26,7 +31,7 @@ _MODULES = (
     "dcgan", "pix2pix", "cyclegan",
 )
 
-__all__ = ["nets_factory", *_MODULES]
+__all__ = ["load_pretrained", "nets_factory", *_MODULES]
 
 
 def __getattr__(name: str):

@@ -39,8 +39,8 @@ import torch
 from ..arg_scope import arg_scope
 from ..model import InputSpec, Model
 
-__all__ = ["NetworkFn", "arg_scopes_map", "get_network_fn", "input_channels", "min_image_size",
-           "network_names", "networks_map"]
+__all__ = ["NetworkFn", "arg_scopes_map", "get_network_fn", "input_channels", "load_pretrained",
+           "min_image_size", "network_names", "networks_map"]
 
 # name -> (module in slimtorch.nets, net function, arg_scope function)
 _NETWORKS = {
@@ -228,7 +228,7 @@ def _preprocessing_hint(name: str):
 
 
 def get_network_fn(name: str, num_classes, weight_decay: float = 0.0,
-                   is_training: bool = False) -> NetworkFn:
+                   is_training: bool = False, pretrained=False) -> NetworkFn:
     """The net ``name`` under its arg_scope (with ``weight_decay``), as a module.
 
     Args:
@@ -238,9 +238,17 @@ def get_network_fn(name: str, num_classes, weight_decay: float = 0.0,
         weight_decay: L2 coefficient of the net's weight regularizers.
         is_training: the module's initial mode (``network_fn.train()`` /
             ``.eval()`` change it later).
+        pretrained: True for the TF-Slim model zoo's ImageNet weights of
+            ``name``, or a registry name (``'resnet_v1_50.torchvision'``):
+            the net is built and restored now (:func:`load_pretrained`:
+            downloaded and converted once, cached; logits of another class
+            count left out; 1001 -> 1000 drops the background class).
 
     Raises:
         ValueError: for an unknown name.
+        slimtorch.pretrained.PretrainedError: with ``pretrained``, when the
+            weights can not be had (offline without them in the cache, a
+            failed download, a corrupt archive).
 
         >>> get_network_fn('vgg16', 10)
         Traceback (most recent call last):
@@ -253,4 +261,19 @@ def get_network_fn(name: str, num_classes, weight_decay: float = 0.0,
     if "is_training" in inspect.signature(scope_fn).parameters:
         scope_kwargs["is_training"] = None
     scope = scope_fn(**scope_kwargs)
-    return NetworkFn(name, num_classes, weight_decay, func, scope).train(is_training)
+    network_fn = NetworkFn(name, num_classes, weight_decay, func, scope).train(is_training)
+    if pretrained:
+        load_pretrained(network_fn, None if pretrained is True else pretrained)
+    return network_fn
+
+
+def load_pretrained(network_fn: NetworkFn, name=None, **kwargs):
+    """Restores the TF-Slim model zoo's weights ``name`` (default: the net's
+    own) into ``network_fn``, built now if it is not yet; returns the
+    :class:`slimtorch.pretrained.PretrainedReport`. The same as
+    :func:`slimtorch.pretrained.load_pretrained`, which documents it."""
+    # nets sits below pretrained (which builds nets to convert checkpoints):
+    # this one upward import is lazy, and the reason for the exception in
+    # tests/test_architecture.py.
+    from ..pretrained import load_pretrained as restore
+    return restore(network_fn, name, **kwargs)

@@ -24,14 +24,15 @@ bit-identical to a TF run.
 
 Modules: :mod:`.vgg`, :mod:`.inception`, :mod:`.cifarnet`, :mod:`.lenet`
 (one per research/slim file), :mod:`.video` (clips for I3D and S3D-G, which
-research/slim has no preprocessing for), :mod:`.factory`, :mod:`.transform`, and the
+research/slim has no preprocessing for), :mod:`.torchvision_style`
+(torchvision's ImageNet preprocessing, for its weights), :mod:`.factory`, :mod:`.transform`, and the
 ``tf.image`` operations they are built from: :mod:`.resize`,
 :mod:`.geometry`, :mod:`.color`, :mod:`.bounding_box`.
 """
 
-from . import cifarnet, inception, lenet, vgg, video
+from . import cifarnet, inception, lenet, torchvision_style, vgg, video
 from .factory import get_preprocessing, preprocessing_fn_map, preprocessing_names
 from .transform import PreprocessingTransform
 
 __all__ = ["PreprocessingTransform", "cifarnet", "get_preprocessing", "inception", "lenet",
-           "preprocessing_fn_map", "preprocessing_names", "vgg", "video"]
+           "preprocessing_fn_map", "preprocessing_names", "torchvision_style", "vgg", "video"]

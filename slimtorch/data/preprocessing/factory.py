@@ -6,10 +6,11 @@
 
 The names and their mapping are research/slim's (``alexnet_v2``,
 ``overfeat`` and the ``mobilenet_v1_075``-style variants have no entry there
-either: pass the preprocessing they need by name), plus three research/slim
+either: pass the preprocessing they need by name), plus four research/slim
 lacks: ``nasnet_cifar`` takes CIFAR-Net's (pad, crop, flip, standardize: the
 NASNet paper's CIFAR augmentation), ``i3d`` and ``s3dg`` the Kinetics clip
-preprocessing of :mod:`.video`.
+preprocessing of :mod:`.video`, and ``torchvision`` the preprocessing
+torchvision's ImageNet weights need (:mod:`.torchvision_style`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Callable
 
 import torch
 
-from . import cifarnet, inception, lenet, vgg, video
+from . import cifarnet, inception, lenet, torchvision_style, vgg, video
 
 __all__ = ["PreprocessingFn", "get_preprocessing", "preprocessing_fn_map", "preprocessing_names"]
 
@@ -42,6 +43,7 @@ preprocessing_fn_map: dict[str, ModuleType] = {
     "lenet": lenet,
     "i3d": video,
     "s3dg": video,
+    "torchvision": torchvision_style,
     **{name: inception for name in _INCEPTION_STYLE},
     **{name: vgg for name in _VGG_STYLE},
 }
