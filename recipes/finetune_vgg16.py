@@ -1,17 +1,19 @@
 """The guide's "Fine-Tuning a Model on a different task": VGG-16 trained on
 ImageNet's 1000 classes, fine-tuned to a dataset with another class count.
 
-The pretrained weights come from either
-* TF-Slim's model zoo: ``vgg_16_2016_08_28.tar.gz`` unpacks to ``vgg_16.ckpt``
-  (read without TensorFlow), or
-* torchvision: ``vgg16-397923af.pth``, converted once with
+The pretrained weights come from
+* TF-Slim's model zoo by name (the default, ``pretrained:vgg_16``: downloaded
+  and converted once into slimtorch's cache; ``pretrained:vgg_16.torchvision``
+  for torchvision's), or
+* a file: the zoo's ``vgg_16.ckpt`` (read without TensorFlow), or
+  torchvision's ``vgg16-397923af.pth`` converted once with
   ``slimtorch convert vgg16-397923af.pth vgg_16.safetensors --net vgg_16 --torchvision``.
 
 Everything but the logits (``vgg_16/fc8``, 1000 classes) is restored; the
 new fc8 starts from its initializer. ::
 
-    python recipes/finetune_vgg16.py --checkpoint_path vgg_16.ckpt \\
-        --dataset_name folder --dataset_dir ~/pascal_voc_crops --train_dir /tmp/vgg_ft
+    python recipes/finetune_vgg16.py --dataset_name folder \\
+        --dataset_dir ~/pascal_voc_crops --train_dir /tmp/vgg_ft
 
 ``--trainable_scopes vgg_16/fc8`` trains only the new head. Run it again
 and it resumes from ``--train_dir`` (the pretrained file is then ignored).
@@ -28,8 +30,9 @@ from slimtorch.data.preprocessing import get_preprocessing
 
 def parse_flags(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkpoint_path", required=True,
-                        help="the ImageNet-trained VGG-16 (TF-Slim zoo .ckpt or slimtorch)")
+    parser.add_argument("--checkpoint_path", default="pretrained:vgg_16",
+                        help="the ImageNet-trained VGG-16: pretrained:NAME (the model zoo's, "
+                             "cached), a TF-Slim .ckpt or a slimtorch file")
     parser.add_argument("--checkpoint_exclude_scopes", default="vgg_16/fc8")
     parser.add_argument("--trainable_scopes", default=None)
     parser.add_argument("--dataset_name", default="folder")
@@ -74,7 +77,9 @@ def main(argv=None):
     # Restore every layer but the excluded ones from the ImageNet checkpoint.
     variables_to_restore = slim.get_variables_to_restore(
         exclude=flags.checkpoint_exclude_scopes.split(","))
-    init_fn = slim.assign_from_checkpoint_fn(flags.checkpoint_path, variables_to_restore)
+    def init_fn():   # runs on a fresh --train_dir only, so a resumed run downloads nothing
+        path = slim.pretrained.resolve_pretrained(flags.checkpoint_path)
+        return slim.assign_from_checkpoint(path, variables_to_restore)
 
     # Start training.
     return slim.learning.train(train_op, flags.train_dir, data,

@@ -307,3 +307,22 @@ def test_torchvision_weights_come_through_the_same_registry(tmp_path, monkeypatc
     assert torch.equal(variables["resnet_v1_50/conv1/weights"], state["conv1.weight"])
     assert torch.equal(variables["resnet_v1_50/logits/biases"], state["fc.bias"])
     assert not os.path.exists(tmp_path / "home" / "downloads" / "resnet50-00000000.pth")
+
+
+def test_eval_report_names_imagenet_classes_when_the_dataset_has_none():
+    from types import SimpleNamespace
+
+    from slimtorch.classifier.evaluate import _class_names
+    imagenet = SimpleNamespace(num_classes=1001)   # research/slim's TFRecords without labels.txt
+    flags = SimpleNamespace(pretrained=None, dataset_name="imagenet", labels_offset=0)
+    names = _class_names(imagenet, 1001, flags)
+    assert names[:2] == ["background", "tench, Tinca tinca"] and len(names) == 1001
+    flags.labels_offset = 1   # VGG / ResNet v1: 1000 outputs
+    assert _class_names(imagenet, 1000, flags)[0] == "tench, Tinca tinca"
+    named = SimpleNamespace(num_classes=1001, labels_to_names={i: f"c{i}" for i in range(1001)})
+    assert _class_names(named, 1000, flags)[0] == "c1"       # the dataset's own names win
+    other = SimpleNamespace(num_classes=1001)
+    flags = SimpleNamespace(pretrained=None, dataset_name="tfrecord", labels_offset=0)
+    assert _class_names(other, 1001, flags)[:2] == ["0", "1"]   # not ImageNet: ids
+    flags.pretrained = "inception_v3"                            # the zoo's weights: ImageNet
+    assert _class_names(other, 1001, flags)[1] == "tench, Tinca tinca"

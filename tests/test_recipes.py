@@ -51,15 +51,18 @@ def test_digits_finetune_starts_stage_two_from_stage_one(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_finetune_vgg16_from_an_imagenet_shaped_checkpoint(tmp_path):
+def test_finetune_vgg16_from_an_imagenet_shaped_checkpoint(tmp_path, monkeypatch):
     """A 1000-class VGG-16 checkpoint (random weights standing in for the
-    zoo's) fine-tuned to 2 classes: everything but fc8 restored."""
+    zoo's, in an offline machine's cache: the default pretrained:vgg_16)
+    fine-tuned to 2 classes: everything but fc8 restored."""
     from torchvision.io import encode_png
 
+    monkeypatch.setenv("SLIMTORCH_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("SLIMTORCH_OFFLINE", "1")
     network_fn = slim.nets.nets_factory.get_network_fn("vgg_16", 1000)
     network_fn.build((1, 3, 224, 224))
-    pretrained = tmp_path / "vgg_16.safetensors"
-    save_checkpoint(str(pretrained), network_fn.named_variables())
+    pretrained = slim.pretrained.converted_path(slim.pretrained.get_pretrained("vgg_16"))
+    save_checkpoint(pretrained, network_fn.named_variables())
     source = {k: v.detach().clone() for k, v in network_fn.named_variables().items()
               if k.startswith(("vgg_16/conv1/conv1_1", "vgg_16/fc7"))}
     for label, name in enumerate(("cat", "dog")):
@@ -70,7 +73,7 @@ def test_finetune_vgg16_from_an_imagenet_shaped_checkpoint(tmp_path):
     slim.reset_default_graph()
     train_dir = tmp_path / "ft"
     _recipe("finetune_vgg16").main([
-        "--checkpoint_path", str(pretrained), "--dataset_dir", str(tmp_path / "data"),
+        "--dataset_dir", str(tmp_path / "data"),
         "--train_dir", str(train_dir), "--batch_size", "2", "--max_number_of_steps", "1",
         "--learning_rate", "0", "--trainable_scopes", "vgg_16/fc8"])
     reader = load_checkpoint(latest_checkpoint(str(train_dir)))
