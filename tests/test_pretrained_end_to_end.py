@@ -326,3 +326,13 @@ def test_eval_report_names_imagenet_classes_when_the_dataset_has_none():
     assert _class_names(other, 1001, flags)[:2] == ["0", "1"]   # not ImageNet: ids
     flags.pretrained = "inception_v3"                            # the zoo's weights: ImageNet
     assert _class_names(other, 1001, flags)[1] == "tench, Tinca tinca"
+
+
+def test_export_takes_zoo_weights_and_embeds_imagenet_names(zoo, tmp_path, capsys):
+    from slimtorch.tools.export import export_info
+    output = str(tmp_path / "lenet.pt2")
+    assert cli.main(["export", "--model_name=lenet", "--checkpoint_path=pretrained:lenet.imagenet",
+                     f"--output_file={output}"]) == 0
+    assert "1001 labels" in capsys.readouterr().out   # the weights' classes, not --dataset_name's
+    info = export_info(output)
+    assert info.labels[0] == "background" and info.labels[1] == "tench, Tinca tinca"

@@ -88,7 +88,9 @@ def main(args) -> int:
     if args.num_frames and not video:
         raise ValueError(f"--num_frames is for the video nets (i3d, s3dg); {args.model_name} "
                          "takes images, so leave it out")
-    classes = _dataset_classes(args) - args.labels_offset
+    weights = _pretrained(args)
+    classes = (weights.num_classes if weights and not args.num_classes else
+               _dataset_classes(args)) - args.labels_offset
     if classes < 1:
         raise ValueError(f"--labels_offset={args.labels_offset} leaves no classes of the "
                          f"{classes + args.labels_offset}; lower it")
@@ -96,7 +98,8 @@ def main(args) -> int:
         info = export(args.model_name, args.output_file, args.format, num_classes=classes,
                       checkpoint_path=args.checkpoint_path, image_size=args.image_size,
                       batch_size=args.batch_size, num_frames=args.num_frames,
-                      labels=_labels_file(args), labels_offset=args.labels_offset,
+                      labels=_labels_file(args) or _imagenet_labels(weights),
+                      labels_offset=args.labels_offset,
                       is_training=args.is_training, precision=args.precision,
                       calibration_batches=_calibration(args))
     except ImportError as error:   # ONNX's optional packages: the CLI's one-line error
@@ -169,6 +172,24 @@ def _calibration(args):
         raise ValueError(f"--precision=int8 calibrates on --dataset_name={args.dataset_name}'s "
                          f"train split, which cannot be read ({error}); pass its --dataset_dir") \
             from None
+
+
+def _pretrained(args):
+    """The registry entry of ``--checkpoint_path=pretrained:NAME``, else None:
+    its class count is the net's (research/slim's --dataset_name=imagenet
+    default says 1001, VGG's weights have 1000)."""
+    if not getattr(args, "pretrained", None):
+        return None
+    from ..pretrained import get_pretrained
+    return get_pretrained(args.pretrained)
+
+
+def _imagenet_labels(weights):
+    """ImageNet's class names for the model zoo's weights (shipped with slimtorch)."""
+    if weights is None or weights.num_classes not in (1000, 1001):
+        return None
+    from ..data.imagenet_labels import labels_for
+    return labels_for(weights.num_classes)
 
 
 def _labels_file(args):
