@@ -1,11 +1,11 @@
-"""Prints the README's table of pretrained weights, made from the registry
-(``slimtorch.pretrained.registry.registry_table``), or checks / rewrites the
-README's copy: the block between ``<!-- pretrained-table:start -->`` and
-``<!-- pretrained-table:end -->``.
+"""Prints the docs' table of pretrained weights, made from the registry
+(``slimtorch.pretrained.registry.registry_table``), or checks / rewrites a
+page's copy (docs/checkpoints.md): the block between
+``<!-- pretrained-table:start -->`` and ``<!-- pretrained-table:end -->``.
 
-    python scripts/pretrained_table.py                    # the markdown table
-    python scripts/pretrained_table.py --check README.md  # exit 1 when README's copy is stale
-    python scripts/pretrained_table.py --write README.md  # replace README's copy
+    python scripts/pretrained_table.py                                # the markdown table
+    python scripts/pretrained_table.py --check docs/checkpoints.md    # exit 1 when its copy is stale
+    python scripts/pretrained_table.py --write docs/checkpoints.md    # replace its copy
 
 Nothing is downloaded: sizes come from the nets built on the meta device.
 """
@@ -54,8 +54,8 @@ def write(path: str, table: str) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--check", metavar="README", help="exit 1 when README's table differs")
-    group.add_argument("--write", metavar="README", help="replace README's table")
+    group.add_argument("--check", metavar="PAGE", help="exit 1 when the page's table differs")
+    group.add_argument("--write", metavar="PAGE", help="replace the page's table")
     args = parser.parse_args(argv)
     table = registry_table()
     try:

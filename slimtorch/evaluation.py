@@ -68,7 +68,7 @@ from .metrics.base import StreamingMetric, reset_metrics
 from .model import dry_run
 from .summaries import SummaryWriter, record_if
 from .training import StopAfterNEvalsHook, SummaryAtEndHook, hook_settings, run_hooks
-from .variables import get_variables
+from .variables import get_model_variables, get_variables
 
 __all__ = ["StopAfterNEvalsHook", "SummaryAtEndHook", "checkpoints_iterator", "evaluate_once",
            "evaluate_repeatedly", "evaluation_loop", "wait_for_new_checkpoint"]
@@ -471,7 +471,10 @@ def _evaluate(checkpoint_path, data, eval_op, metrics, final_op, settings: _Sett
     first = next(batches, None)
     if first is None and eval_op is not None:
         raise ValueError("evaluate_once: data yielded no batches")
-    if not get_default_graph().records():   # models not built yet: build them
+    # Models not built yet: build them. (Other variables may exist already:
+    # the guide's get_or_create_global_step() before the evaluation made an
+    # empty-graph test skip the build, and the checkpoint went nowhere.)
+    if not get_model_variables() and (eval_op is not None or not get_default_graph().records()):
         if eval_op is None:
             raise ValueError("evaluate_once: without eval_op the models must be built before "
                              "the evaluation (call them once), so that there is something to "

@@ -92,6 +92,21 @@ def test_builds_unbuilt_models_on_the_first_batch(tmp_path):
     assert out == {"mean": 4.0}
 
 
+def test_builds_unbuilt_models_when_other_variables_exist(tmp_path):
+    """The guide's ``slim.get_or_create_global_step()`` before an evaluation
+    made a variable exist: the models must still be built and restored (they
+    were left random, silently, when any variable existed)."""
+    net = _built(_linear_net())
+    path = _save(tmp_path, net, step=3, weight=2.0)
+    slim.reset_default_graph()
+    fresh = _linear_net()
+    slim.get_or_create_global_step()
+    metric, eval_op = _mean_prediction_eval(fresh)
+    out = slim.evaluation.evaluate_once(path, None, [torch.ones(4, 2)], eval_op=eval_op,
+                                        metrics={"mean": metric}, quiet=True)
+    assert out == {"mean": 4.0}
+
+
 def test_models_run_in_eval_mode_without_gradients(tmp_path):
     """Batch norm normalizes with the restored moving averages, not the
     batch, and the models' mode is restored afterwards."""

@@ -227,7 +227,7 @@ _TORCHVISION = "https://download.pytorch.org/models/"
 _TV_LICENSE = "BSD-3-Clause (torchvision)"
 _TV_SAME = "the same function as research/slim's net; torchvision's ImageNet mean/std inputs"
 _TV_INIT = ("an initialization: torchvision's ResNet/Inception are not the same functions as "
-            "research/slim's (see README 'convert --torchvision')")
+            "research/slim's (docs/checkpoints.md, 'convert --torchvision')")
 
 
 def _torchvision(net, file, top1, top5, *, image_size=224, license=_TV_LICENSE, note=_TV_INIT,
@@ -348,7 +348,7 @@ def default_pretrained(net: str) -> Optional[str]:
     return net if entry is not None and entry.net == net else None
 
 
-# --- the README's table --------------------------------------------------------------------
+# --- the docs' table ------------------------------------------------------------------------
 
 _TABLE_HEADER = ("| Name | Net | Source | Classes | Input | Preprocessing | Top-1 | Top-5 "
                  "| fp32 MB | License |\n"
@@ -374,7 +374,7 @@ def _accuracy(value: Optional[float]) -> str:
 
 
 def registry_table(names=None) -> str:
-    """The registry as a markdown table (the README's), one row per entry.
+    """The registry as a markdown table (docs/checkpoints.md's), one row per entry.
 
     The fp32 size counts the net's variables (built on the meta device, no
     memory used), batch norm's moving statistics included; the license column
