@@ -22,7 +22,7 @@ GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
 MANIFESTS = sorted(glob.glob(os.path.join(GOLDEN, "manifests", "*.json")))
 FIXTURES = sorted(glob.glob(os.path.join(GOLDEN, "fixtures", "*.safetensors")))
 HEAVY = ("vgg", "overfeat", "alexnet", "resnet_v1_1", "resnet_v1_2", "resnet_v2_1", "resnet_v2_2",
-         "inception_v4", "inception_resnet_v2")
+         "inception_v4", "inception_resnet_v2", "nasnet_large", "pnasnet_large")
 
 
 def _id(path):
