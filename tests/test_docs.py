@@ -184,11 +184,13 @@ def test_the_doctest_fence_for_the_api_reference():
 
 @pytest.mark.slow
 def test_generated_tables_are_current():
-    """The zoo table (docs/zoo.md) and the pretrained-weights table
-    (docs/checkpoints.md) build every net on the meta device: slow."""
+    """The zoo table (docs/zoo.md) and the pretrained-weights tables
+    (docs/checkpoints.md, README.md) build every net on the meta device: slow."""
     gen_docs = _script("gen_docs")
     assert gen_docs.main(["--check"]) == 0
-    assert _script("pretrained_table").main(["--check", str(ROOT / "docs" / "checkpoints.md")]) == 0
+    table = _script("pretrained_table")
+    assert table.main(["--check", str(ROOT / "docs" / "checkpoints.md")]) == 0
+    assert table.main(["--check", str(README)]) == 0   # the README's compact copy
 
 
 @pytest.mark.slow

@@ -39,7 +39,7 @@ from urllib.parse import urlparse
 from ..graph import Graph
 
 __all__ = ["PretrainedWeights", "REGISTRY", "default_pretrained", "get_pretrained",
-           "pretrained_names", "register_pretrained", "registry_table"]
+           "pretrained_names", "register_pretrained", "registry_summary", "registry_table"]
 
 
 @dataclass(frozen=True)
@@ -394,4 +394,26 @@ def registry_table(names=None) -> str:
         rows.append(f"| {w.name} | {w.net} | {w.source} | {w.num_classes} | {w.image_size} "
                     f"| {w.preprocessing} | {_accuracy(w.top1)} | {_accuracy(w.top5)} "
                     f"| {megabytes:.1f} | {w.license.split()[0]} |")
+    return "\n".join(rows)
+
+
+def registry_summary(names=None, pairs: int = 2) -> str:
+    """The registry as a compact markdown table (the README's): weights,
+    classes, top-1 as reported and fp32 MB, ``pairs`` entries a row.
+
+        >>> print(registry_summary(['vgg_16', 'mobilenet_v1_025.128']))
+        | weights | classes | top-1 | MB | weights | classes | top-1 | MB |
+        | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |
+        | vgg_16 | 1000 | 71.5 | 553.4 | mobilenet_v1_025.128 | 1001 | 41.5 | 1.9 |
+    """
+    cache: dict = {}
+    cells = []
+    for name in REGISTRY if names is None else names:
+        w = get_pretrained(name)
+        megabytes = _weights_megabytes(w.net, w.num_classes, cache)
+        cells.append(f"{w.name} | {w.num_classes} | {_accuracy(w.top1)} | {megabytes:.1f}")
+    cells += [" |  |  | "] * (-len(cells) % pairs)   # pad the last row: four empty cells
+    rows = ["| " + " | ".join(["weights | classes | top-1 | MB"] * pairs) + " |",
+            "| " + " | ".join(["--- | ---: | ---: | ---:"] * pairs) + " |"]
+    rows += ["| " + " | ".join(cells[i:i + pairs]) + " |" for i in range(0, len(cells), pairs)]
     return "\n".join(rows)
